@@ -1,0 +1,99 @@
+"""Command line: ``python -m lib train ...`` and ``python -m lib list``.
+
+Examples
+--------
+Train (or reuse) one network and print its run folder::
+
+    python -m lib train --algorithm ppo --delta 0.1 --seed 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import torch
+
+from .network import NetworkConfig
+from .ppo import PPOConfig
+from .store import ALGORITHMS, RunSpec, Store
+from .supervised import SLConfig
+from .task import SEMANTICS, TaskConfig
+
+
+def _positive_float(s: str) -> float:
+    v = float(s)
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {s}")
+    return v
+
+
+def _positive_int(s: str) -> int:
+    v = int(s)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive int, got {s}")
+    return v
+
+
+def _nonneg_int(s: str) -> int:
+    v = int(s)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {s}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m lib", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train", help="train (or reuse) one run and print its folder")
+    t.add_argument("--algorithm", required=True, choices=ALGORITHMS)
+    t.add_argument("--seed", type=_nonneg_int, required=True)
+    t.add_argument("--delta", type=_positive_float, default=NetworkConfig.delta)
+    t.add_argument("--hidden", type=_positive_int, default=NetworkConfig.hidden)
+    t.add_argument("--alpha", type=float, default=NetworkConfig.alpha, help="leak; 1 = none")
+    t.add_argument("--semantics", choices=SEMANTICS, default=TaskConfig.semantics)
+    t.add_argument("--max-trials", type=_positive_int, default=None, help="training budget in trials")
+    t.add_argument("--criterion-fraction", type=float, default=None, help="fraction of the ideal observer")
+    t.add_argument("--store", default=None, help="store root (default: data/ or $CTXDM_DATA)")
+    t.add_argument("--threads", type=_positive_int, default=None, help="torch threads")
+    t.add_argument("--no-progress", action="store_true")
+    ls = sub.add_parser("list", help="list the complete runs in the store")
+    ls.add_argument("--store", default=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.cmd == "list":
+        for r in Store(args.store).all_runs():
+            m = r.metrics
+            print(
+                f"{r.path.name}  {r.spec.algorithm:3s} seed={r.spec.seed:<3d} delta={r.spec.network.delta:<6g} "
+                f"N={r.spec.network.hidden:<4d} converged={m['converged']!s:5s} acc={m['final_accuracy']:.3f} "
+                f"trials={m['trials_seen']}"
+            )
+        return 0
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        task = TaskConfig(semantics=args.semantics)
+        net = NetworkConfig(hidden=args.hidden, delta=args.delta, alpha=args.alpha)
+        tcls = PPOConfig if args.algorithm == "ppo" else SLConfig
+        over = {}
+        if args.max_trials is not None:
+            over["max_trials"] = args.max_trials
+        if args.criterion_fraction is not None:
+            over["criterion_fraction"] = args.criterion_fraction
+        spec = RunSpec(args.algorithm, args.seed, task, net, tcls(**over))
+    except (ValueError, TypeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    run = Store(args.store).get_or_train(spec, progress=not args.no_progress)
+    print(run.path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

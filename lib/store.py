@@ -1,0 +1,298 @@
+"""The run store: trained networks keyed by a hash of their full configuration.
+
+A *run* lives in ``<root>/runs/<id>/``:
+
+``config.json``
+    the :class:`RunSpec` (task, network, algorithm, hyperparameters, seed, trainer version),
+    plus provenance (library versions, code version, machine) that is *not* hashed;
+``model.pt``
+    the torch state dict;
+``weights.npz``
+    the same weights as plain arrays (see :func:`lib.network.export_weights`);
+``metrics.json``
+    final accuracy, convergence, samples to criterion, wall seconds, learning curve;
+``checksums.json``
+    SHA-256 of the four files above. Written last: a run without it is incomplete.
+
+Writes are atomic: a run is assembled in a temporary folder beside its final place and
+renamed into it in one step. A complete run is reused; an incomplete or corrupt one (missing
+file, checksum mismatch, unreadable JSON) is detected, removed and recomputed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .network import RNN, NetworkConfig, export_weights
+from .ppo import PPOConfig, train_ppo
+from .provenance import environment_info
+from .supervised import SLConfig, train_supervised
+from .task import TaskConfig
+from .training import TrainResult
+
+__all__ = [
+    "ALGORITHMS",
+    "TRAINER_VERSION",
+    "CorruptRunError",
+    "RunSpec",
+    "Store",
+    "StoredRun",
+    "default_root",
+]
+
+log = logging.getLogger(__name__)
+
+#: Bump when a change to the task, network or trainers changes what a seed produces.
+TRAINER_VERSION = "1"
+
+ALGORITHMS = ("ppo", "sl")
+_TRAINER_CONFIGS: dict[str, type] = {"ppo": PPOConfig, "sl": SLConfig}
+_FILES = ("config.json", "model.pt", "weights.npz", "metrics.json")
+
+
+class CorruptRunError(RuntimeError):
+    """A stored run is incomplete or fails its checksums."""
+
+
+def default_root() -> Path:
+    """The store root: ``$CTXDM_DATA`` if set, else the repository's ``data/`` folder."""
+    env = os.environ.get("CTXDM_DATA")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "data"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that determines a trained network.
+
+    Parameters
+    ----------
+    algorithm : {"ppo", "sl"}
+    seed : int
+        Non-negative run seed.
+    task : TaskConfig
+    network : NetworkConfig
+    trainer : PPOConfig or SLConfig, optional
+        The algorithm's hyperparameters (its defaults when omitted).
+    """
+
+    algorithm: str
+    seed: int
+    task: TaskConfig = field(default_factory=TaskConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    trainer: PPOConfig | SLConfig | None = None
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"unknown algorithm {self.algorithm!r}; choose one of {ALGORITHMS}")
+        if not (isinstance(self.seed, int) and self.seed >= 0):
+            raise ValueError(f"seed must be a non-negative int, got {self.seed!r}")
+        cls = _TRAINER_CONFIGS[self.algorithm]
+        if self.trainer is None:
+            object.__setattr__(self, "trainer", cls())
+        elif not isinstance(self.trainer, cls):
+            raise TypeError(
+                f"algorithm {self.algorithm!r} needs a {cls.__name__}, got {type(self.trainer).__name__}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The hashed content: every setting plus the trainer version."""
+        assert self.trainer is not None
+        return {
+            "algorithm": self.algorithm,
+            "seed": self.seed,
+            "task": self.task.to_dict(),
+            "network": self.network.to_dict(),
+            "trainer": self.trainer.to_dict(),
+            "trainer_version": TRAINER_VERSION,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunSpec:
+        """Rebuild a spec from :meth:`to_dict` output."""
+        alg = d["algorithm"]
+        if alg not in ALGORITHMS:
+            raise ValueError(f"unknown algorithm {alg!r}")
+        tcls = _TRAINER_CONFIGS[alg]
+        known = {f.name for f in dataclasses.fields(tcls)}
+        unknown = set(d["trainer"]) - known
+        if unknown:
+            raise ValueError(f"unknown {tcls.__name__} fields: {sorted(unknown)}")
+        return cls(
+            algorithm=alg,
+            seed=int(d["seed"]),
+            task=TaskConfig.from_dict(d["task"]),
+            network=NetworkConfig.from_dict(d["network"]),
+            trainer=tcls(**d["trainer"]),
+        )
+
+    @property
+    def run_id(self) -> str:
+        """First 16 hex digits of the SHA-256 of the canonical JSON of :meth:`to_dict`."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def train(self, progress: bool = True) -> TrainResult:
+        """Train the network this spec describes (no store involved)."""
+        if self.algorithm == "ppo":
+            return train_ppo(self.task, self.network, self.trainer, self.seed, progress=progress)  # type: ignore[arg-type]
+        return train_supervised(self.task, self.network, self.trainer, self.seed, progress=progress)  # type: ignore[arg-type]
+
+
+@dataclass
+class StoredRun:
+    """A complete run read back from the store."""
+
+    spec: RunSpec
+    path: Path
+    metrics: dict[str, Any]
+    provenance: dict[str, Any]
+
+    def network(self) -> RNN:
+        """The trained network (in eval mode)."""
+        net = RNN(self.spec.network)
+        state = torch.load(self.path / "model.pt", weights_only=True)
+        net.load_state_dict(state)
+        net.eval()
+        return net
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=1, sort_keys=True)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+class Store:
+    """Content-addressed store of trained runs.
+
+    Parameters
+    ----------
+    root : path, optional
+        Folder holding ``runs/`` (default: :func:`default_root`).
+    """
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_root()
+        self.runs = self.root / "runs"
+
+    def path(self, spec: RunSpec) -> Path:
+        """Folder of a run (whether or not it exists)."""
+        return self.runs / spec.run_id
+
+    def verify(self, spec: RunSpec) -> None:
+        """Raise :class:`CorruptRunError` unless the run is complete and intact."""
+        p = self.path(spec)
+        ck = p / "checksums.json"
+        if not ck.exists():
+            raise CorruptRunError(f"{p}: no checksums.json (incomplete run)")
+        try:
+            sums = json.loads(ck.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise CorruptRunError(f"{ck}: unreadable ({e})") from e
+        for name in _FILES:
+            f = p / name
+            if not f.exists():
+                raise CorruptRunError(f"{p}: missing {name}")
+            if sums.get(name) != _sha256(f):
+                raise CorruptRunError(f"{f}: checksum mismatch")
+
+    def status(self, spec: RunSpec) -> str:
+        """``"complete"``, ``"missing"`` or ``"corrupt"``."""
+        if not self.path(spec).exists():
+            return "missing"
+        try:
+            self.verify(spec)
+        except CorruptRunError:
+            return "corrupt"
+        return "complete"
+
+    def load(self, spec: RunSpec) -> StoredRun:
+        """Read a complete run; raises ``FileNotFoundError`` or :class:`CorruptRunError`."""
+        p = self.path(spec)
+        if not p.exists():
+            raise FileNotFoundError(
+                f"no stored run for {spec.algorithm} seed {spec.seed} (delta={spec.network.delta}, "
+                f"hidden={spec.network.hidden}) at {p}; train it with "
+                f"`python -m lib train --algorithm {spec.algorithm} --delta {spec.network.delta} "
+                f"--seed {spec.seed} --hidden {spec.network.hidden}`"
+            )
+        self.verify(spec)
+        cfg = json.loads((p / "config.json").read_text())
+        if cfg.get("spec") != json.loads(json.dumps(spec.to_dict())):
+            raise CorruptRunError(f"{p}: config.json does not match the requested spec")
+        metrics = json.loads((p / "metrics.json").read_text())
+        return StoredRun(spec=spec, path=p, metrics=metrics, provenance=cfg.get("provenance", {}))
+
+    def save(self, spec: RunSpec, result: TrainResult) -> Path:
+        """Write a trained run atomically; returns its folder."""
+        self.runs.mkdir(parents=True, exist_ok=True)
+        final = self.path(spec)
+        tmp = self.runs / f".tmp-{spec.run_id}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        try:
+            _write_json(tmp / "config.json", {"run_id": spec.run_id, "spec": spec.to_dict(), "provenance": environment_info()})
+            torch.save(result.net.state_dict(), tmp / "model.pt")
+            export_weights(result.net, tmp / "weights.npz")
+            _write_json(tmp / "metrics.json", result.metrics())
+            _write_json(tmp / "checksums.json", {n: _sha256(tmp / n) for n in _FILES})
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return final
+
+    def get_or_train(self, spec: RunSpec, *, train: bool = True, progress: bool = True) -> StoredRun:
+        """Return the stored run, training (and storing) it first when missing or corrupt.
+
+        With ``train=False`` a missing run raises ``FileNotFoundError`` instead.
+        """
+        st = self.status(spec)
+        if st == "complete":
+            return self.load(spec)
+        if st == "corrupt":
+            log.warning("run %s is incomplete or corrupt; recomputing", self.path(spec))
+            if train:
+                shutil.rmtree(self.path(spec))
+        if not train:
+            return self.load(spec)  # raises with a clear message
+        log.info("training %s seed %d -> %s", spec.algorithm, spec.seed, self.path(spec))
+        result = spec.train(progress=progress)
+        self.save(spec, result)
+        return self.load(spec)
+
+    def all_runs(self) -> list[StoredRun]:
+        """Every complete run in the store (corrupt ones are skipped with a warning)."""
+        out = []
+        if not self.runs.exists():
+            return out
+        for p in sorted(self.runs.iterdir()):
+            if p.name.startswith(".") or not p.is_dir():
+                continue
+            try:
+                spec = RunSpec.from_dict(json.loads((p / "config.json").read_text())["spec"])
+                out.append(self.load(spec))
+            except Exception as e:  # noqa: BLE001 - report and skip
+                log.warning("skipping %s: %s", p, e)
+        return out

@@ -1,0 +1,547 @@
+r"""Context-dependent decision making (CtxDM), batched in torch.
+
+The task follows NeuroGym's ``ContextDecisionMaking-v0`` in its 1.0.x semantics (Mante et al.
+2013 style). One trial has four periods (``dt`` = 100 ms per step):
+
+=========  ==============================  =====================================
+period     duration                        fixation input
+=========  ==============================  =====================================
+fixation   300 ms -> 3 steps               1
+stimulus   750 ms -> 7 steps               1
+delay      truncated exponential           1
+decision   100 ms -> 1 step                0 (its offset is the go cue)
+=========  ==============================  =====================================
+
+As in NeuroGym, every duration is floored to a multiple of ``dt``. The delay is drawn from an
+exponential of mean 600 ms restricted (by rejection) to [300, 3000) ms.
+
+Observation channels (7): ``fixation, m1 ch1, m1 ch2, m2 ch1, m2 ch2, context1, context2``.
+For a signed coherence :math:`s` (in percent) in a modality the stimulus channels carry
+
+.. math:: x_{ch1} = (1 + s/100)/2, \qquad x_{ch2} = (1 - s/100)/2
+
+during the stimulus period only, plus Gaussian noise of std :math:`\sigma/\sqrt{dt}` (0.1 per
+step) on all seven channels in the stimulus period. The sign of the relevant modality's
+coherence is the correct choice (positive -> action 1, negative -> action 2).
+
+Two faces are provided:
+
+* :func:`sample_trials` returns padded, masked batches ``[T, B, 7]`` for supervised
+  learning and analysis;
+* :class:`CtxDMEnv` is a vectorised environment of ``B`` independent trials with per-
+  environment auto-reset, for PPO.
+
+Both draw their observations from the same function, so the two faces cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.stats import norm
+
+__all__ = [
+    "N_ACTIONS",
+    "N_INPUTS",
+    "CtxDMEnv",
+    "TaskConfig",
+    "Trials",
+    "ideal_observer_accuracy",
+    "ideal_observer_p_choice1",
+    "observe",
+    "sample_trial_params",
+    "sample_trials",
+]
+
+N_INPUTS = 7
+N_ACTIONS = 3
+FIXATE = 0
+
+# Period codes used in ``Trials.period``.
+PERIOD_FIXATION, PERIOD_STIMULUS, PERIOD_DELAY, PERIOD_DECISION, PERIOD_PAD = 0, 1, 2, 3, -1
+PERIOD_NAMES = {0: "fixation", 1: "stimulus", 2: "delay", 3: "decision"}
+
+SEMANTICS = ("neurogym1", "neurogym2")
+
+
+def _meta(source: str, why: str = "") -> dict[str, str]:
+    return {"source": source, "why": why}
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """Every constant of the CtxDM task, validated at construction.
+
+    Parameters
+    ----------
+    dt : float
+        Step in ms.
+    fixation_ms, stimulus_ms, decision_ms : float
+        Fixed period durations in ms (floored to multiples of ``dt``).
+    delay_mean_ms, delay_min_ms, delay_max_ms : float
+        Truncated exponential delay: exponential of mean ``delay_mean_ms`` restricted to
+        ``[delay_min_ms, delay_max_ms)`` by rejection (NeuroGym's ``trunc_exp``).
+    coherences : tuple of float
+        Unsigned coherences in percent; each modality draws one independently, with a random
+        sign.
+    sigma : float
+        Input noise; the per-step std is ``sigma / sqrt(dt)``.
+    semantics : {"neurogym1", "neurogym2"}
+        ``neurogym1`` (default): fixation input is 1 until the decision period (go cue) and
+        noise is added to all 7 channels. ``neurogym2``: fixation input only in the fixation
+        period (no go cue) and noise on the 4 stimulus channels only. Context channels are
+        kept in both (the task is unsolvable without them).
+    reward_abort, reward_correct, reward_fail : float
+        Reward for breaking fixation in the fixation period (the trial goes on), for a
+        correct and for a wrong choice in the decision period.
+    """
+
+    dt: float = field(default=100.0, metadata=_meta("NeuroGym"))
+    fixation_ms: float = field(default=300.0, metadata=_meta("NeuroGym"))
+    stimulus_ms: float = field(default=750.0, metadata=_meta("NeuroGym"))
+    delay_mean_ms: float = field(default=600.0, metadata=_meta("NeuroGym"))
+    delay_min_ms: float = field(default=300.0, metadata=_meta("NeuroGym"))
+    delay_max_ms: float = field(default=3000.0, metadata=_meta("NeuroGym"))
+    decision_ms: float = field(default=100.0, metadata=_meta("NeuroGym"))
+    coherences: tuple[float, ...] = field(default=(5.0, 15.0, 50.0), metadata=_meta("NeuroGym"))
+    sigma: float = field(default=1.0, metadata=_meta("NeuroGym"))
+    semantics: str = field(
+        default="neurogym1",
+        metadata=_meta(
+            "companion",
+            "NeuroGym 1.0.x keeps the go cue (fixation offset); 2.x drops it (open upstream "
+            "issue), which makes the response time unobservable",
+        ),
+    )
+    reward_abort: float = field(default=-0.1, metadata=_meta("NeuroGym"))
+    reward_correct: float = field(default=1.0, metadata=_meta("NeuroGym"))
+    reward_fail: float = field(default=0.0, metadata=_meta("NeuroGym"))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "coherences", tuple(float(c) for c in self.coherences))
+        if not (self.dt > 0 and math.isfinite(self.dt)):
+            raise ValueError(f"TaskConfig.dt must be a positive number of ms, got {self.dt!r}")
+        for name in ("fixation_ms", "stimulus_ms", "decision_ms"):
+            if getattr(self, name) < self.dt:
+                raise ValueError(
+                    f"TaskConfig.{name}={getattr(self, name)!r} is shorter than one step "
+                    f"(dt={self.dt}); every period needs at least one step"
+                )
+        if not (0 < self.delay_min_ms < self.delay_max_ms):
+            raise ValueError(
+                f"TaskConfig needs 0 < delay_min_ms < delay_max_ms, got "
+                f"{self.delay_min_ms!r}, {self.delay_max_ms!r}"
+            )
+        if self.delay_min_ms < self.dt:
+            raise ValueError("TaskConfig.delay_min_ms must be at least one step (dt)")
+        if not self.delay_mean_ms > 0:
+            raise ValueError(f"TaskConfig.delay_mean_ms must be > 0, got {self.delay_mean_ms!r}")
+        if len(self.coherences) == 0:
+            raise ValueError("TaskConfig.coherences must not be empty")
+        if any(not (0 < c <= 100) for c in self.coherences):
+            raise ValueError(f"coherences must lie in (0, 100] percent, got {self.coherences}")
+        if not self.sigma >= 0:
+            raise ValueError(f"TaskConfig.sigma must be >= 0, got {self.sigma!r}")
+        if self.semantics not in SEMANTICS:
+            raise ValueError(f"TaskConfig.semantics must be one of {SEMANTICS}, got {self.semantics!r}")
+
+    # ---- derived quantities -------------------------------------------------------------
+    @property
+    def n_fixation(self) -> int:
+        """Steps in the fixation period."""
+        return int(self.fixation_ms // self.dt)
+
+    @property
+    def n_stimulus(self) -> int:
+        """Steps in the stimulus period."""
+        return int(self.stimulus_ms // self.dt)
+
+    @property
+    def n_decision(self) -> int:
+        """Steps in the decision period."""
+        return int(self.decision_ms // self.dt)
+
+    @property
+    def delay_steps_range(self) -> tuple[int, int]:
+        """Smallest and largest possible delay in steps."""
+        lo = int(self.delay_min_ms // self.dt)
+        hi = int(math.ceil(self.delay_max_ms / self.dt) - 1)  # delay < delay_max_ms
+        return lo, max(lo, hi)
+
+    @property
+    def max_steps(self) -> int:
+        """Length of the longest possible trial, in steps."""
+        return self.n_fixation + self.n_stimulus + self.delay_steps_range[1] + self.n_decision
+
+    @property
+    def noise_std(self) -> float:
+        """Per-step noise std ``sigma / sqrt(dt)``."""
+        return self.sigma / math.sqrt(self.dt)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict of all fields."""
+        d = dataclasses.asdict(self)
+        d["coherences"] = list(self.coherences)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TaskConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise."""
+        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown TaskConfig fields: {sorted(unknown)}")
+        return cls(**d)
+
+
+@dataclass
+class Trials:
+    """A padded batch of trials (time-major).
+
+    Attributes
+    ----------
+    inputs : Tensor ``[T, B, 7]``
+        Observations (zero after a trial's end).
+    targets : Tensor ``[T, B]`` (long)
+        Supervised target action per step: 0 (fixate) except the decision period.
+    mask : Tensor ``[T, B]`` (bool)
+        True on the steps that belong to the trial.
+    period : Tensor ``[T, B]`` (long)
+        Period code per step (0 fixation, 1 stimulus, 2 delay, 3 decision, -1 padding).
+    context : Tensor ``[B]`` (long)
+        0: modality 1 is relevant, 1: modality 2 is relevant.
+    coh1, coh2 : Tensor ``[B]``
+        Signed coherences in percent of modality 1 and 2.
+    correct : Tensor ``[B]`` (long)
+        The correct action (1 or 2).
+    delay_steps, length : Tensor ``[B]`` (long)
+        Delay length and total trial length in steps.
+    stim_on, delay_on, decision_on : Tensor ``[B]`` (long)
+        First step of the stimulus, delay and decision periods.
+    """
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    mask: torch.Tensor
+    period: torch.Tensor
+    context: torch.Tensor
+    coh1: torch.Tensor
+    coh2: torch.Tensor
+    correct: torch.Tensor
+    delay_steps: torch.Tensor
+    length: torch.Tensor
+    stim_on: torch.Tensor
+    delay_on: torch.Tensor
+    decision_on: torch.Tensor
+
+    @property
+    def decision_step(self) -> torch.Tensor:
+        """Index of the (last) decision step of each trial, ``[B]``."""
+        return self.length - 1
+
+    @property
+    def relevant_coh(self) -> torch.Tensor:
+        """Signed coherence of the relevant modality, ``[B]``."""
+        return torch.where(self.context == 0, self.coh1, self.coh2)
+
+    @property
+    def irrelevant_coh(self) -> torch.Tensor:
+        """Signed coherence of the irrelevant modality, ``[B]``."""
+        return torch.where(self.context == 0, self.coh2, self.coh1)
+
+
+def _trunc_exp_steps(cfg: TaskConfig, n: int, gen: torch.Generator) -> torch.Tensor:
+    """Delay lengths in steps: exponential(mean) restricted to [min, max) by rejection."""
+    out = torch.empty(n, dtype=torch.float64)
+    todo = torch.arange(n)
+    while todo.numel() > 0:
+        u = torch.rand(todo.numel(), generator=gen, dtype=torch.float64)
+        x = -cfg.delay_mean_ms * torch.log1p(-u)
+        ok = (x >= cfg.delay_min_ms) & (x < cfg.delay_max_ms)
+        out[todo[ok]] = x[ok]
+        todo = todo[~ok]
+    return torch.div(out, cfg.dt, rounding_mode="floor").long()
+
+
+def sample_trial_params(
+    cfg: TaskConfig,
+    batch: int,
+    generator: torch.Generator,
+    *,
+    context: torch.Tensor | None = None,
+    coh1: torch.Tensor | None = None,
+    coh2: torch.Tensor | None = None,
+    delay_steps: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """Draw the parameters of ``batch`` trials (anything given is used as is).
+
+    Returns a dict with ``context``, ``coh1``, ``coh2`` (signed, percent), ``correct``
+    (1 if the relevant coherence is positive else 2; a zero coherence gets a random side),
+    ``delay_steps``, ``stim_on``, ``delay_on``, ``decision_on`` and ``length``.
+    """
+    if batch <= 0:
+        raise ValueError(f"batch must be positive, got {batch}")
+    cohs = torch.tensor(cfg.coherences, dtype=torch.float32)
+
+    def signed() -> torch.Tensor:
+        idx = torch.randint(len(cohs), (batch,), generator=generator)
+        sign = torch.randint(2, (batch,), generator=generator) * 2 - 1
+        return cohs[idx] * sign
+
+    ctx = torch.randint(2, (batch,), generator=generator) if context is None else context.long()
+    c1 = signed() if coh1 is None else coh1.float()
+    c2 = signed() if coh2 is None else coh2.float()
+    dl = _trunc_exp_steps(cfg, batch, generator) if delay_steps is None else delay_steps.long()
+    for name, t in (("context", ctx), ("coh1", c1), ("coh2", c2), ("delay_steps", dl)):
+        if t.shape != (batch,):
+            raise ValueError(f"{name} must have shape ({batch},), got {tuple(t.shape)}")
+    tie = torch.randint(1, 3, (batch,), generator=generator)
+    rel = torch.where(ctx == 0, c1, c2)
+    correct = torch.where(rel > 0, 1, torch.where(rel < 0, 2, tie)).long()
+    stim_on = torch.full((batch,), cfg.n_fixation, dtype=torch.long)
+    delay_on = stim_on + cfg.n_stimulus
+    decision_on = delay_on + dl
+    length = decision_on + cfg.n_decision
+    return {
+        "context": ctx,
+        "coh1": c1,
+        "coh2": c2,
+        "correct": correct,
+        "delay_steps": dl,
+        "stim_on": stim_on,
+        "delay_on": delay_on,
+        "decision_on": decision_on,
+        "length": length,
+    }
+
+
+def period_of(params: dict[str, torch.Tensor], t: torch.Tensor) -> torch.Tensor:
+    """Period code at step(s) ``t`` (broadcast against the batch; -1 past the end)."""
+    p = torch.full(torch.broadcast_shapes(t.shape, params["length"].shape), PERIOD_PAD)
+    p = torch.where(t < params["length"], PERIOD_DECISION, p)
+    p = torch.where(t < params["decision_on"], PERIOD_DELAY, p)
+    p = torch.where(t < params["delay_on"], PERIOD_STIMULUS, p)
+    p = torch.where(t < params["stim_on"], PERIOD_FIXATION, p)
+    return p
+
+
+def observe(
+    cfg: TaskConfig,
+    params: dict[str, torch.Tensor],
+    t: torch.Tensor,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """Observation at step(s) ``t`` for the trials in ``params``.
+
+    ``t`` broadcasts against the batch: shape ``[B]`` (one step per trial, the environment) or
+    ``[T, 1]`` (whole trials, the sampler). Returns ``[..., B, 7]``. With ``generator=None``
+    the observation is noise-free.
+    """
+    period = period_of(params, t)
+    shape = period.shape
+    obs = torch.zeros(*shape, N_INPUTS)
+    in_trial = period != PERIOD_PAD
+    stim = period == PERIOD_STIMULUS
+    if cfg.semantics == "neurogym1":
+        fix = in_trial & (period != PERIOD_DECISION)
+    else:
+        fix = period == PERIOD_FIXATION
+    obs[..., 0] = fix.float()
+    s1 = params["coh1"] / 100.0
+    s2 = params["coh2"] / 100.0
+    stimf = stim.float()
+    obs[..., 1] = stimf * (1 + s1) / 2
+    obs[..., 2] = stimf * (1 - s1) / 2
+    obs[..., 3] = stimf * (1 + s2) / 2
+    obs[..., 4] = stimf * (1 - s2) / 2
+    ctx = params["context"]
+    obs[..., 5] = in_trial.float() * (ctx == 0).float()
+    obs[..., 6] = in_trial.float() * (ctx == 1).float()
+    if generator is not None and cfg.sigma > 0:
+        noise = torch.randn(*shape, N_INPUTS, generator=generator) * cfg.noise_std
+        if cfg.semantics == "neurogym2":
+            noise[..., [0, 5, 6]] = 0.0
+        obs = obs + noise * stimf.unsqueeze(-1)
+    return obs
+
+
+def sample_trials(
+    cfg: TaskConfig,
+    batch: int,
+    generator: torch.Generator,
+    *,
+    noise: bool = True,
+    **fixed: torch.Tensor,
+) -> Trials:
+    """Sample a padded batch of trials for supervised learning and analysis.
+
+    Parameters
+    ----------
+    cfg : TaskConfig
+    batch : int
+        Number of trials.
+    generator : torch.Generator
+        The only source of randomness (seed it for reproducible batches).
+    noise : bool
+        Add the input noise (False gives the noise-free means).
+    **fixed
+        Optional ``context``, ``coh1``, ``coh2``, ``delay_steps`` tensors of shape ``[B]``.
+
+    Returns
+    -------
+    Trials
+        Time-major tensors padded to the longest trial of the batch.
+    """
+    params = sample_trial_params(cfg, batch, generator, **fixed)
+    T = int(params["length"].max())
+    t = torch.arange(T).unsqueeze(1)
+    obs = observe(cfg, params, t, generator if noise else None)
+    period = period_of(params, t)
+    mask = period != PERIOD_PAD
+    targets = torch.where(period == PERIOD_DECISION, params["correct"].unsqueeze(0), FIXATE)
+    return Trials(
+        inputs=obs,
+        targets=targets.long(),
+        mask=mask,
+        period=period,
+        context=params["context"],
+        coh1=params["coh1"],
+        coh2=params["coh2"],
+        correct=params["correct"],
+        delay_steps=params["delay_steps"],
+        length=params["length"],
+        stim_on=params["stim_on"],
+        delay_on=params["delay_on"],
+        decision_on=params["decision_on"],
+    )
+
+
+class CtxDMEnv:
+    """Vectorised CtxDM environment: ``n_envs`` independent trials with auto-reset.
+
+    ``step(actions)`` scores action ``a_t`` (chosen after seeing ``obs_t``) by the period of
+    step ``t``:
+
+    * fixation period: a non-fixate action costs ``reward_abort``; the trial goes on;
+    * stimulus and delay: no reward for any action;
+    * decision period: a non-fixate action ends the trial with ``reward_correct`` if it is the
+      correct choice, ``reward_fail`` otherwise; fixating through the last decision step ends
+      the trial with reward 0.
+
+    When a trial ends, that environment starts a new trial at once and the returned
+    observation is the new trial's first; ``done`` marks the end.
+
+    Parameters
+    ----------
+    cfg : TaskConfig
+    n_envs : int
+        Number of parallel environments.
+    seed : int
+        Seed of the environment's private generator.
+    """
+
+    def __init__(self, cfg: TaskConfig, n_envs: int, seed: int = 0) -> None:
+        if n_envs <= 0:
+            raise ValueError(f"n_envs must be positive, got {n_envs}")
+        self.cfg = cfg
+        self.n_envs = n_envs
+        self.generator = torch.Generator().manual_seed(int(seed))
+        self.params: dict[str, torch.Tensor] = {}
+        self.t = torch.zeros(n_envs, dtype=torch.long)
+        self.trials_completed = 0
+
+    def _new_trials(self, which: torch.Tensor) -> None:
+        n = int(which.sum())
+        if n == 0:
+            return
+        fresh = sample_trial_params(self.cfg, n, self.generator)
+        for k, v in fresh.items():
+            self.params[k][which] = v
+        self.t[which] = 0
+
+    def reset(self) -> torch.Tensor:
+        """Start a new trial in every environment; returns the first observations ``[B, 7]``."""
+        self.params = sample_trial_params(self.cfg, self.n_envs, self.generator)
+        self.t = torch.zeros(self.n_envs, dtype=torch.long)
+        return observe(self.cfg, self.params, self.t, self.generator)
+
+    def step(
+        self, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """Advance every environment by one step.
+
+        Returns
+        -------
+        obs : Tensor ``[B, 7]``
+            Next observation (of a new trial where ``done``).
+        reward : Tensor ``[B]``
+        done : Tensor ``[B]`` (bool)
+            The trial ended with this step.
+        info : dict of Tensor ``[B]``
+            ``period`` of the scored step, ``correct_choice`` (the right action),
+            ``choice`` (the action at the trial's end, 0 if none), ``is_correct``
+            (trial ended with the right choice), ``context``, ``coh1``, ``coh2``.
+        """
+        if not self.params:
+            raise RuntimeError("call reset() before step()")
+        actions = torch.as_tensor(actions).long()
+        if actions.shape != (self.n_envs,):
+            raise ValueError(f"actions must have shape ({self.n_envs},), got {tuple(actions.shape)}")
+        if bool(((actions < 0) | (actions >= N_ACTIONS)).any()):
+            raise ValueError("actions must be 0 (fixate), 1 or 2")
+        cfg = self.cfg
+        period = period_of(self.params, self.t)
+        moved = actions != FIXATE
+        in_decision = period == PERIOD_DECISION
+        last_step = self.t == self.params["length"] - 1
+        done = (in_decision & moved) | last_step
+        right = actions == self.params["correct"]
+        reward = torch.zeros(self.n_envs)
+        reward = torch.where((period == PERIOD_FIXATION) & moved, cfg.reward_abort, reward)
+        reward = torch.where(in_decision & moved & right, cfg.reward_correct, reward)
+        reward = torch.where(in_decision & moved & ~right, cfg.reward_fail, reward)
+        info = {
+            "period": period,
+            "correct_choice": self.params["correct"].clone(),
+            "choice": torch.where(done & in_decision, actions, 0),
+            "is_correct": done & in_decision & moved & right,
+            "context": self.params["context"].clone(),
+            "coh1": self.params["coh1"].clone(),
+            "coh2": self.params["coh2"].clone(),
+        }
+        self.t = self.t + 1
+        self.trials_completed += int(done.sum())
+        self._new_trials(done)
+        obs = observe(cfg, self.params, self.t, self.generator)
+        return obs, reward, done, info
+
+
+def ideal_observer_p_choice1(cfg: TaskConfig, relevant_coh: np.ndarray | float) -> np.ndarray:
+    r"""Probability that the ideal observer chooses action 1, given the relevant coherence.
+
+    The observer sums the difference ``ch1 - ch2`` of the relevant modality over the
+    ``n = n_stimulus`` stimulus steps: mean :math:`n s`, variance :math:`2 n \sigma_{step}^2`
+    (independent noise on the two channels), so
+
+    .. math:: P(\text{choice 1}) = \Phi\!\left(\frac{s\sqrt{n}}{\sigma_{step}\sqrt{2}}\right),
+
+    with :math:`s` the signed coherence as a fraction.
+    """
+    s = np.asarray(relevant_coh, dtype=float) / 100.0
+    n = cfg.n_stimulus
+    if cfg.noise_std == 0:
+        return np.where(s > 0, 1.0, np.where(s < 0, 0.0, 0.5))
+    return norm.cdf(s * np.sqrt(n) / (cfg.noise_std * np.sqrt(2.0)))
+
+
+def ideal_observer_accuracy(cfg: TaskConfig) -> float:
+    """Analytic accuracy of the ideal observer on the task's coherence distribution.
+
+    The average over the (equiprobable) unsigned coherences of
+    :math:`\\Phi(|s|\\sqrt{n}/(\\sigma_{step}\\sqrt{2}))`; see :func:`ideal_observer_p_choice1`.
+    """
+    return float(np.mean(ideal_observer_p_choice1(cfg, np.asarray(cfg.coherences))))
