@@ -1,0 +1,719 @@
+r"""Attractors of discrete-time maps: classification, Lyapunov spectra, exact ReLU fixed points.
+
+With the stimulus held constant a trained network is an autonomous map
+:math:`h \mapsto F(h) = \mathrm{ReLU}(W h + c)`. This module classifies where its orbits go,
+for any batched map so that it can be checked on classic systems first.
+
+Classification of one orbit (:func:`classify_orbits`), after ``n_transient`` steps:
+
+``divergent``
+    the state left ``div_threshold`` or became non-finite;
+``fixed_point`` / ``periodic``
+    :math:`\|x_{t} - x_{t-p}\| \le \text{atol} + \text{rtol}\,\|x_t\|` on the last
+    ``n_period_checks`` steps for some :math:`p \le` ``max_period`` (smallest such p); the
+    exponents are then exact: :math:`\lambda_i = \frac1p \log|\mu_i|` with :math:`\mu_i` the
+    eigenvalues of the Jacobian product around the cycle;
+``chaotic``
+    largest exponent :math:`\lambda_1 > ` ``lyap_tol``;
+``quasi_periodic``
+    bounded, not periodic, :math:`|\lambda_1| \le` ``lyap_tol``, :math:`\lambda_2 <
+    -`\ ``lyap_tol``, the weighted Birkhoff averages of smooth observables converge fast
+    (``birkhoff_digits``; Das, Saiki, Sander & Yorke 2017: super-polynomially on
+    quasi-periodic orbits, like :math:`N^{-1/2}` on chaotic ones) and the rotation number is
+    irrational (farther than ``rational_tol`` from every p/q with q ≤ ``max_period``);
+``unclassified``
+    none of the above (reported, never forced into a class).
+
+Exponents of non-periodic orbits come from the QR (Benettin) method over ``n_record`` steps:
+:math:`Z = J(x_t) Q_t`, :math:`Z = Q_{t+1} R_t`, :math:`\lambda_i = \frac1T \sum_t \log|R_{t,ii}|`.
+
+For ReLU networks the Jacobian :math:`D(h) W` with :math:`D = \mathrm{diag}(W h + c > 0)` is
+exact inside an activation region, so fixed points are found exactly
+(:func:`relu_fixed_points`): solve :math:`(I - D W) h = D c` per candidate pattern and accept
+a solution only when it reproduces its own pattern.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "KINDS",
+    "OrbitConfig",
+    "OrbitRecord",
+    "ReLUFixedPoints",
+    "adam_fixed_points",
+    "birkhoff_digits",
+    "classify_orbits",
+    "lyapunov_spectrum_qr",
+    "relu_fixed_points",
+    "relu_map",
+    "rotation_number",
+    "weighted_birkhoff",
+]
+
+KINDS = ("fixed_point", "periodic", "quasi_periodic", "chaotic", "divergent", "unclassified")
+
+Array = np.ndarray
+StepFn = Callable[[Array], Array]
+
+
+@dataclass(frozen=True)
+class OrbitConfig:
+    """Every setting of the orbit classifier, with its default.
+
+    Parameters
+    ----------
+    n_transient : int
+        Steps discarded before anything is measured.
+    n_record : int
+        Recorded steps (Lyapunov exponents, Birkhoff averages, rotation number); even.
+    max_period : int
+        Longest cycle looked for; also the largest denominator of the rationality test.
+    n_exponents : int
+        Number of leading Lyapunov exponents computed.
+    period_rtol, period_atol : float
+        Tolerance of the periodicity test :math:`\\|x_t - x_{t-p}\\| \\le atol + rtol \\|x_t\\|`.
+    n_period_checks : int
+        Consecutive steps over which periodicity must hold.
+    lyap_tol : float
+        Exponents within ``lyap_tol`` of 0 count as zero (per step).
+    div_threshold : float
+        Max-norm beyond which an orbit is divergent.
+    birkhoff_digits : float
+        Digits of agreement between the weighted Birkhoff averages of the two halves of the
+        record (relative to the observable's sd) required for quasi-periodicity.
+    rational_tol : float
+        Rotation numbers closer than this to p/q (q ≤ ``max_period``) count as rational.
+    n_observables : int
+        Random linear observables used by the Birkhoff test and the rotation-number plane.
+    n_points : int
+        Representative points kept per orbit.
+    seed : int
+        Seed of the random tangent vectors and observables.
+    """
+
+    n_transient: int = 1000
+    n_record: int = 2000
+    max_period: int = 64
+    n_exponents: int = 3
+    period_rtol: float = 1e-7
+    period_atol: float = 1e-9
+    n_period_checks: int = 8
+    lyap_tol: float = 5e-3
+    div_threshold: float = 1e6
+    birkhoff_digits: float = 4.0
+    rational_tol: float = 1e-5
+    n_observables: int = 8
+    n_points: int = 16
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("n_record", "max_period", "n_exponents", "n_period_checks", "n_observables", "n_points"):
+            v = getattr(self, name)
+            if not (isinstance(v, int | np.integer) and v >= 1):
+                raise ValueError(f"OrbitConfig.{name} must be an int >= 1, got {v!r}")
+        if not (isinstance(self.n_transient, int | np.integer) and self.n_transient >= 0):
+            raise ValueError(f"OrbitConfig.n_transient must be an int >= 0, got {self.n_transient!r}")
+        if self.n_record < 2 * (self.max_period + self.n_period_checks):
+            raise ValueError("OrbitConfig.n_record must be at least 2 * (max_period + n_period_checks)")
+        for name in ("period_rtol", "period_atol", "lyap_tol", "rational_tol"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"OrbitConfig.{name} must be >= 0, got {getattr(self, name)!r}")
+        if not self.div_threshold > 0:
+            raise ValueError("OrbitConfig.div_threshold must be > 0")
+
+    def to_dict(self) -> dict:
+        """JSON-friendly dict of all fields."""
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class OrbitRecord:
+    """What was measured on one orbit, so that a reader can check the verdict.
+
+    Attributes
+    ----------
+    kind : str
+        One of :data:`KINDS`.
+    lyapunov : array
+        Leading exponents (natural log per step), descending.
+    period : int or None
+        Cycle length (1 for a fixed point).
+    rotation_number : float or None
+        In [0, 1/2] (orientation of the projection plane is arbitrary), for
+        non-periodic bounded orbits.
+    birkhoff_digits : float or None
+        Agreement of the weighted Birkhoff averages of the two record halves.
+    points : array ``(k, n)``
+        Representative points (the cycle, or states spread over the record).
+    max_norm : float
+        Largest max-norm seen in the record.
+    """
+
+    kind: str
+    lyapunov: Array
+    period: int | None = None
+    rotation_number: float | None = None
+    birkhoff_digits: float | None = None
+    points: Array = field(default_factory=lambda: np.empty((0, 0)))
+    max_norm: float = float("nan")
+
+
+# ---------------------------------------------------------------------------------------------
+# building blocks
+
+
+def _mgs(Z: Array) -> tuple[Array, Array]:
+    """Batched modified Gram-Schmidt (applied twice) of ``Z (B, n, k)``.
+
+    Returns Q with orthonormal columns and |diag R|. A direction annihilated by the map
+    (dead ReLU units make J singular) gets |R_jj| = 1e-300 and a fresh orthogonal vector.
+    """
+    B, n, k = Z.shape
+    Q = np.empty_like(Z)
+    r = np.empty((B, k))
+    for j in range(k):
+        v = Z[:, :, j].copy()
+        for _ in range(2):
+            for i in range(j):
+                v -= np.einsum("bn,bn->b", Q[:, :, i], v)[:, None] * Q[:, :, i]
+        nv = np.linalg.norm(v, axis=1)
+        tiny = nv < 1e-300
+        if tiny.any():
+            w = np.random.default_rng(j).standard_normal((int(tiny.sum()), n))
+            for _ in range(2):
+                for i in range(j):
+                    qi = Q[tiny, :, i]
+                    w -= np.einsum("bn,bn->b", qi, w)[:, None] * qi
+            v[tiny] = w / np.linalg.norm(w, axis=1, keepdims=True)
+            nv_div = np.where(tiny, 1.0, nv)
+            nv = np.where(tiny, 1e-300, nv)
+        else:
+            nv_div = nv
+        Q[:, :, j] = v / nv_div[:, None]
+        r[:, j] = nv
+    return Q, r
+
+
+def _initial_tangent(B: int, n: int, k: int, seed: int) -> Array:
+    rng = np.random.default_rng(seed)
+    Q, _ = _mgs(rng.standard_normal((B, n, k)))
+    return Q
+
+
+def lyapunov_spectrum_qr(
+    step: StepFn,
+    jacobian: Callable[[Array], Array],
+    x0: Array,
+    n_steps: int,
+    k: int,
+    *,
+    jvp: Callable[[Array, Array], Array] | None = None,
+    seed: int = 0,
+) -> Array:
+    """Leading ``k`` Lyapunov exponents by the QR (Benettin) method, from ``x0`` on.
+
+    Parameters
+    ----------
+    step : (B, n) -> (B, n)
+    jacobian : (B, n) -> (B, n, n)
+    x0 : array ``(B, n)``
+    n_steps : int
+        Steps averaged over (no transient is discarded).
+    k : int
+        Number of exponents (``k <= n``).
+    jvp : (x, Q) -> J(x) Q, optional
+        Faster tangent map; defaults to ``jacobian(x) @ Q``.
+
+    Returns
+    -------
+    array ``(B, k)``, descending.
+    """
+    x = np.array(x0, dtype=float)
+    B, n = x.shape
+    k = min(k, n)
+    if jvp is None:
+        jvp = lambda xx, Q: jacobian(xx) @ Q  # noqa: E731
+    Q = _initial_tangent(B, n, k, seed)
+    acc = np.zeros((B, k))
+    for _ in range(n_steps):
+        Q, r = _mgs(jvp(x, Q))
+        acc += np.log(r)
+        x = step(x)
+    return -np.sort(-acc / n_steps, axis=1)
+
+
+def _bump_weights(N: int) -> Array:
+    t = (np.arange(N) + 1) / (N + 1)
+    w = np.exp(-1.0 / (t * (1 - t)))
+    return w / w.sum()
+
+
+def weighted_birkhoff(f: Array, axis: int = -1) -> Array:
+    """Weighted Birkhoff average :math:`\\sum_n w(n/N) f_n / \\sum_n w(n/N)` with the bump
+    :math:`w(t) = \\exp(-1/(t(1-t)))` (Das, Saiki, Sander & Yorke 2017)."""
+    f = np.moveaxis(np.asarray(f, dtype=float), axis, -1)
+    return f @ _bump_weights(f.shape[-1])
+
+
+def birkhoff_digits(f: Array, axis: int = -1) -> Array:
+    """Digits of agreement of the weighted Birkhoff averages of the two halves of ``f``.
+
+    :math:`-\\log_{10}(|WB_1 - WB_2| / \\mathrm{sd}(f))`, capped at 16. Large (> 8) on
+    quasi-periodic orbits of smooth maps, about 1-3 on chaotic ones.
+    """
+    f = np.moveaxis(np.asarray(f, dtype=float), axis, -1)
+    N = f.shape[-1] // 2
+    a, b = weighted_birkhoff(f[..., :N]), weighted_birkhoff(f[..., N : 2 * N])
+    sd = f.std(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = -np.log10(np.abs(a - b) / np.where(sd > 0, sd, 1.0))
+    return np.minimum(np.where(np.isfinite(d), d, 16.0), 16.0)
+
+
+def rotation_number(y: Array) -> tuple[float, float]:
+    """Rotation number of a planar orbit ``y (T, d)`` around its centre, in [0, 1/2].
+
+    The orbit is projected on its two leading principal components; the angle increments
+    around the centroid, wrapped to (−π, π], are averaged with the weighted Birkhoff average.
+    Returns (rotation number, Birkhoff digits of the increments).
+    """
+    y = np.asarray(y, dtype=float)
+    yc = y - y.mean(0)
+    if yc.shape[1] > 2:
+        _, _, vt = np.linalg.svd(yc[:: max(1, len(yc) // 500)], full_matrices=False)
+        yc = yc @ vt[:2].T
+    theta = np.arctan2(yc[:, 1], yc[:, 0])
+    dth = np.angle(np.exp(1j * np.diff(theta)))
+    rho = float(weighted_birkhoff(dth) / (2 * np.pi)) % 1.0
+    return min(rho, 1.0 - rho), float(birkhoff_digits(dth))
+
+
+def _is_rational(rho: float, qmax: int, tol: float) -> bool:
+    q = np.arange(1, qmax + 1)
+    return bool(np.any(np.abs(rho * q - np.round(rho * q)) / q <= tol))
+
+
+# ---------------------------------------------------------------------------------------------
+# the classifier
+
+
+def _resolve(config: OrbitConfig | None, overrides: dict) -> OrbitConfig:
+    cfg = config or OrbitConfig()
+    if overrides:
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(OrbitConfig)}
+        if unknown:
+            raise TypeError(f"unknown OrbitConfig settings: {sorted(unknown)}")
+        cfg = dataclasses.replace(cfg, **overrides)
+    return cfg
+
+
+def classify_orbits(
+    step: StepFn,
+    jacobian: Callable[[Array], Array],
+    x0: Array,
+    config: OrbitConfig | None = None,
+    *,
+    jvp: Callable[[Array, Array], Array] | None = None,
+    eigvals: Callable[[Array], list[Array]] | None = None,
+    **overrides,
+) -> list[OrbitRecord]:
+    """Classify the attractor reached from each initial state of a batched map.
+
+    Parameters
+    ----------
+    step : (B, n) -> (B, n)
+        The map, applied row-wise: it must accept any batch size (rows are independent and
+        share the map's parameters).
+    jacobian : (B, n) -> (B, n, n)
+        Its Jacobian.
+    x0 : array ``(B, n)``
+        Initial states.
+    config : OrbitConfig, optional
+        Settings; single fields can also be overridden by keyword.
+    jvp : (x, Q) -> J(x) Q, optional
+        Faster tangent map for the Lyapunov exponents.
+    eigvals : states (m, n) -> list of eigenvalue arrays, optional
+        Faster Jacobian eigenvalues at fixed points (used for exact exponents).
+
+    Returns
+    -------
+    list of OrbitRecord, one per initial state.
+    """
+    cfg = _resolve(config, overrides)
+    x0 = np.asarray(x0, dtype=float)
+    if x0.ndim != 2:
+        raise ValueError(f"x0 must have shape (B, n), got {x0.shape}")
+    return _classify(
+        lambda x, idx: step(x),
+        (lambda x, Q, idx: jvp(x, Q)) if jvp is not None else (lambda x, Q, idx: jacobian(x) @ Q),
+        lambda x, idx: jacobian(x),
+        x0,
+        cfg,
+        (lambda X, idx: eigvals(X)) if eigvals is not None else None,
+    )
+
+
+def _classify(
+    step: Callable[[Array, Array], Array],
+    jvp: Callable[[Array, Array, Array], Array],
+    jacobian: Callable[[Array, Array], Array],
+    x0: Array,
+    cfg: OrbitConfig,
+    eigvals: Callable[[Array, Array], list[Array]] | None,
+) -> list[OrbitRecord]:
+    """Core of :func:`classify_orbits`; every callable also receives the row indices."""
+    x = np.array(x0, dtype=float)
+    B, n = x.shape
+    k = min(cfg.n_exponents, n)
+    records: list[OrbitRecord | None] = [None] * B
+    nan_k = np.full(k, np.nan)
+
+    def tol(a: Array) -> Array:
+        return cfg.period_atol + cfg.period_rtol * np.linalg.norm(a, axis=-1)
+
+    # ---- transient, retiring divergent orbits and settled fixed points -------------------
+    idx = np.arange(B)
+    calm = np.zeros(B, dtype=int)
+    fixed: list[int] = []
+    for _ in range(cfg.n_transient):
+        if idx.size == 0:
+            break
+        xa = x[idx]
+        with np.errstate(over="ignore", invalid="ignore"):
+            xn = step(xa, idx)
+        bad = ~np.all(np.isfinite(xn), 1) | (np.abs(np.nan_to_num(xn, nan=np.inf)).max(1) > cfg.div_threshold)
+        small = np.linalg.norm(xn - xa, axis=1) <= tol(xn)
+        calm[idx] = np.where(small, calm[idx] + 1, 0)
+        x[idx] = np.where(bad[:, None], 0.0, xn)
+        for i in idx[bad]:
+            records[i] = OrbitRecord("divergent", nan_k.copy(), max_norm=float("inf"))
+        done_fp = (~bad) & (calm[idx] >= cfg.n_period_checks)
+        fixed.extend(idx[done_fp].tolist())
+        idx = idx[~bad & ~done_fp]
+
+    # ---- record: QR exponents, ring buffer, observables, representative points -----------
+    T, L = cfg.n_record, cfg.max_period + cfg.n_period_checks
+    rng = np.random.default_rng(cfg.seed)
+    U = rng.standard_normal((n, cfg.n_observables)) / math.sqrt(n)
+    keep_every = max(1, T // cfg.n_points)
+    if idx.size:
+        xs = x[idx]
+        Bi = idx.size
+        Q = _initial_tangent(Bi, n, k, cfg.seed)
+        acc = np.zeros((Bi, k))
+        ring = np.empty((Bi, L, n))
+        obs = np.empty((Bi, T, cfg.n_observables))
+        pts = np.empty((Bi, cfg.n_points, n))
+        alive = np.ones(Bi, dtype=bool)
+        maxn = np.zeros(Bi)
+        for t in range(T):
+            Q, r = _mgs(jvp(xs, Q, idx))
+            with np.errstate(divide="ignore"):
+                acc += np.log(r)
+            with np.errstate(over="ignore", invalid="ignore"):
+                xs = step(xs, idx)
+            bad = ~np.all(np.isfinite(xs), 1) | (np.abs(np.nan_to_num(xs, nan=np.inf)).max(1) > cfg.div_threshold)
+            if bad.any():
+                alive &= ~bad
+                xs[bad] = 0.0
+            maxn = np.maximum(maxn, np.abs(xs).max(1))
+            ring[:, t % L] = xs
+            obs[:, t] = xs @ U
+            if t % keep_every == 0 and t // keep_every < cfg.n_points:
+                pts[:, t // keep_every] = xs
+        lyap = -np.sort(-acc / T, axis=1)
+        # reorder ring so that ring[:, -1] is the last state
+        order = (np.arange(L) + (T % L)) % L
+        ring = ring[:, order]
+        periods = _smallest_periods(ring, cfg, tol)
+        for j, i in enumerate(idx):
+            if not alive[j]:
+                records[i] = OrbitRecord("divergent", nan_k.copy(), max_norm=float("inf"))
+                continue
+            p = int(periods[j])
+            if p:
+                if p == 1:
+                    fixed.append(int(i))
+                    x[i] = ring[j, -1]
+                    continue
+                records[i] = OrbitRecord(
+                    "periodic", nan_k.copy(), period=p, points=ring[j, L - p :].copy(), max_norm=float(maxn[j])
+                )
+                continue
+            lam = lyap[j]
+            rho, rho_digits = rotation_number(obs[j])
+            digits = float(min(birkhoff_digits(obs[j].T).min(), rho_digits))
+            if lam[0] > cfg.lyap_tol:
+                kind = "chaotic"
+            elif (
+                abs(lam[0]) <= cfg.lyap_tol
+                and (k < 2 or lam[1] < -cfg.lyap_tol)
+                and digits >= cfg.birkhoff_digits
+                and not _is_rational(rho, cfg.max_period, cfg.rational_tol)
+            ):
+                kind = "quasi_periodic"
+            else:
+                kind = "unclassified"
+            records[i] = OrbitRecord(
+                kind,
+                lam.copy(),
+                rotation_number=rho,
+                birkhoff_digits=digits,
+                points=pts[j].copy(),
+                max_norm=float(maxn[j]),
+            )
+
+    # ---- exact exponents of cycles --------------------------------------------------------
+    if fixed:
+        fi = np.array(fixed)
+        X = x[fi]
+        ev = eigvals(X, fi) if eigvals is not None else _eigvals_chunked(jacobian, X, fi)
+        for i, e, xi in zip(fi, ev, X, strict=True):
+            records[i] = OrbitRecord(
+                "fixed_point", _exponents_from_eigs(e, k, 1), period=1, points=xi[None].copy(), max_norm=float(np.abs(xi).max())
+            )
+    for i, rec in enumerate(records):
+        if rec is not None and rec.kind == "periodic":
+            P = rec.points  # (p, n), consecutive states of the cycle
+            M = np.eye(n)
+            for s in range(P.shape[0]):
+                M = jacobian(P[s : s + 1], np.array([i]))[0] @ M
+            rec.lyapunov = _exponents_from_eigs(np.linalg.eigvals(M), k, P.shape[0])
+    return [r for r in records]  # type: ignore[misc]
+
+
+def _eigvals_chunked(jacobian: Callable[[Array, Array], Array], X: Array, idx: Array, chunk: int = 64) -> list[Array]:
+    out: list[Array] = []
+    for s in range(0, len(X), chunk):
+        out.extend(np.linalg.eigvals(jacobian(X[s : s + chunk], idx[s : s + chunk])))
+    return out
+
+
+def _exponents_from_eigs(e: Array, k: int, p: int) -> Array:
+    mod = np.sort(np.abs(np.asarray(e)))[::-1]
+    full = np.concatenate([mod, np.zeros(max(0, k - len(mod)))])[:k]
+    with np.errstate(divide="ignore"):
+        return np.log(full) / p
+
+
+def _smallest_periods(ring: Array, cfg: OrbitConfig, tol: Callable[[Array], Array]) -> Array:
+    """Per orbit, the smallest p with ||x_t − x_{t−p}|| ≤ tol on the last n_period_checks
+    steps of ``ring (B, L, n)``; 0 where there is none."""
+    L = ring.shape[1]
+    c = cfg.n_period_checks
+    last = ring[:, L - c :]
+    tl = tol(last)
+    out = np.zeros(ring.shape[0], dtype=int)
+    for p in range(cfg.max_period, 0, -1):
+        prev = ring[:, L - c - p : L - p]
+        ok = np.all(np.linalg.norm(last - prev, axis=2) <= tl, axis=1)
+        out[ok] = p
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# ReLU networks
+
+
+def relu_map(W: Array, c: Array) -> tuple[StepFn, Callable[[Array], Array]]:
+    """The map :math:`h \\mapsto \\mathrm{ReLU}(W h + c)` and its exact Jacobian.
+
+    ``c`` is ``(n,)`` (one input for every row) or ``(B, n)`` (one per row; then the
+    functions take exactly B rows).
+    """
+    W = np.asarray(W, dtype=float)
+    c = np.asarray(c, dtype=float)
+
+    def step(h: Array) -> Array:
+        return np.maximum(h @ W.T + c, 0.0)
+
+    def jacobian(h: Array) -> Array:
+        D = (h @ W.T + c) > 0
+        return D[:, :, None] * W[None]
+
+    return step, jacobian
+
+
+def relu_jvp(W: Array, c: Array) -> Callable[[Array, Array], Array]:
+    """Tangent map ``(h, Q) -> D(h) W Q`` without forming the Jacobian (one GEMM)."""
+    W = np.asarray(W, dtype=float)
+    c = np.asarray(c, dtype=float)
+
+    def jvp(h: Array, Q: Array) -> Array:
+        D = ((h @ W.T + c) > 0).astype(float)
+        B, n, k = Q.shape
+        WQ = (W @ Q.transpose(1, 0, 2).reshape(n, B * k)).reshape(n, B, k).transpose(1, 0, 2)
+        return D[:, :, None] * WQ
+
+    return jvp
+
+
+def relu_eigvals(W: Array, D: Array) -> list[Array]:
+    """Eigenvalues of ``diag(D) W`` for each pattern row of ``D (m, n)``: those of the active
+    block ``W[a][:, a]`` (inactive units contribute zeros, which are dropped)."""
+    out = []
+    for d in np.asarray(D, dtype=bool):
+        a = np.flatnonzero(d)
+        out.append(np.linalg.eigvals(W[np.ix_(a, a)]) if a.size else np.zeros(0))
+    return out
+
+
+@dataclass
+class ReLUFixedPoints:
+    """Exact fixed points of :math:`h = \\mathrm{ReLU}(W h + c)` for one input ``c``.
+
+    Attributes
+    ----------
+    points : array ``(m, n)``
+    patterns : bool array ``(m, n)``, active units
+    residual : array ``(m,)``, :math:`\\|\\mathrm{ReLU}(W h + c) - h\\|`
+    eigenvalues : list of arrays, eigenvalues of ``D W`` (active block) per point
+    stable : bool array ``(m,)``, spectral radius of ``D W`` below 1
+    spectral_radius : array ``(m,)``
+    """
+
+    points: Array
+    patterns: Array
+    residual: Array
+    eigenvalues: list[Array]
+    stable: Array
+    spectral_radius: Array
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+
+def _solve_patterns(W: Array, c: Array, patterns: Array, chunk: int = 256) -> tuple[Array, Array]:
+    """Solve :math:`(I - D W) h = D c` for each pattern (NumPy batched solve); returns the
+    states and whether each system was solvable."""
+    n = W.shape[0]
+    P = np.asarray(patterns, dtype=float)
+    H = np.full(P.shape, np.nan)
+    ok = np.zeros(len(P), dtype=bool)
+    eye = np.eye(n)
+    for s in range(0, len(P), chunk):
+        D = P[s : s + chunk]
+        A = eye[None] - D[:, :, None] * W[None]
+        rhs = D * c
+        try:
+            H[s : s + chunk] = np.linalg.solve(A, rhs[..., None])[..., 0]
+            ok[s : s + chunk] = True
+        except np.linalg.LinAlgError:
+            for j in range(len(D)):
+                try:
+                    H[s + j] = np.linalg.solve(A[j], rhs[j])
+                    ok[s + j] = True
+                except np.linalg.LinAlgError:
+                    pass
+    return H, ok
+
+
+def adam_fixed_points(
+    W: Array,
+    c: Array,
+    starts: Array,
+    *,
+    lr: float = 1e-2,
+    max_iters: int = 20000,
+    q_tol: float = 1e-12,
+) -> tuple[Array, Array, int]:
+    """Golub & Sussillo-style search: minimise :math:`q = \\tfrac12\\|F(h) - h\\|^2` by Adam.
+
+    Batched over ``starts (S, n)``, float64, in torch. Returns the final states, their q and
+    the number of iterations run (stops when every q < ``q_tol`` or at ``max_iters``).
+    """
+    import torch
+
+    Wt = torch.as_tensor(np.asarray(W, dtype=float))
+    ct = torch.as_tensor(np.asarray(c, dtype=float))
+    h = torch.tensor(np.asarray(starts, dtype=float), requires_grad=True)
+    opt = torch.optim.Adam([h], lr=lr)
+    it = 0
+    q = torch.full((h.shape[0],), float("inf"), dtype=torch.float64)
+    for it in range(1, max_iters + 1):
+        F = torch.relu(h @ Wt.T + ct)
+        q = 0.5 * ((F - h) ** 2).sum(1)
+        if bool((q < q_tol).all()):
+            break
+        opt.zero_grad()
+        q.sum().backward()
+        opt.step()
+    return h.detach().numpy(), q.detach().numpy(), it
+
+
+def _dedup(H: Array, tol: float) -> Array:
+    """Indices of the first of each group of rows closer than ``tol * (1 + |h|)``."""
+    keep: list[int] = []
+    if len(H) == 0:
+        return np.zeros(0, dtype=int)
+    D = np.linalg.norm(H[:, None] - H[None], axis=2) if len(H) <= 2000 else None
+    for i in range(len(H)):
+        if D is not None:
+            close = [j for j in keep if D[i, j] <= tol * (1 + np.linalg.norm(H[j]))]
+        else:
+            close = [j for j in keep if np.linalg.norm(H[i] - H[j]) <= tol * (1 + np.linalg.norm(H[j]))]
+        if not close:
+            keep.append(i)
+    return np.array(keep, dtype=int)
+
+
+def relu_fixed_points(
+    W: Array,
+    c: Array,
+    candidates: Array | None = None,
+    *,
+    n_starts: int = 256,
+    seed: int = 0,
+    start_scale: float | None = None,
+    adam_iters: int = 300,
+    dedup_tol: float = 1e-8,
+) -> ReLUFixedPoints:
+    """All fixed points of :math:`h = \\mathrm{ReLU}(W h + c)` reachable from the candidates.
+
+    Candidate activation patterns come from (i) the given candidate states (e.g. ends of
+    trajectories), (ii) ``n_starts`` random states and short forward trajectories from them,
+    and (iii) a short batched Adam minimisation of :math:`q = \\tfrac12\\|F(h)-h\\|^2` from
+    the same starts (Golub & Sussillo). Each distinct pattern D is solved exactly,
+    :math:`(I - DW)h = Dc`, and accepted only when :math:`W h + c` has pattern D again (a
+    pre-activation within 1e-9 of 0 counts as either side). Solutions closer than
+    ``dedup_tol`` (relative) are merged. Stability: spectral radius of D W below 1.
+    """
+    W = np.asarray(W, dtype=float)
+    c = np.asarray(c, dtype=float).reshape(-1)
+    n = W.shape[0]
+    rng = np.random.default_rng(seed)
+    pats = [np.zeros((1, n), dtype=bool)]
+    if candidates is not None:
+        C = np.atleast_2d(np.asarray(candidates, dtype=float))
+        pats.append((C @ W.T + c) > 0)
+        pats.append(C > 0)
+    if n_starts > 0:
+        scale = start_scale if start_scale is not None else max(1.0, 2 * float(np.abs(c).max()))
+        S = rng.uniform(0, scale, size=(n_starts, n))
+        h = S
+        for _ in range(50):
+            pats.append((h @ W.T + c) > 0)
+            h = np.maximum(h @ W.T + c, 0.0)
+        if adam_iters > 0:
+            hA, _, _ = adam_fixed_points(W, c, S, max_iters=adam_iters, q_tol=0.0)
+            pats.append((hA @ W.T + c) > 0)
+    P = np.unique(np.concatenate(pats, 0), axis=0)
+    H, ok = _solve_patterns(W, c, P)
+    with np.errstate(invalid="ignore"):
+        pre = H @ W.T + c
+        slack = 1e-9 * (1 + np.abs(pre))
+        consistent = ok & np.all(np.where(P, pre >= -slack, pre <= slack), 1)
+    H, P = np.maximum(H[consistent], 0.0), P[consistent]
+    keep = _dedup(H, dedup_tol)
+    H, P = H[keep], P[keep]
+    res = np.linalg.norm(np.maximum(H @ W.T + c, 0.0) - H, axis=1) if len(H) else np.zeros(0)
+    ev = relu_eigvals(W, P)
+    rad = np.array([np.abs(e).max() if e.size else 0.0 for e in ev])
+    return ReLUFixedPoints(points=H, patterns=P, residual=res, eigenvalues=ev, stable=rad < 1, spectral_radius=rad)
