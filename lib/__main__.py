@@ -53,11 +53,20 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--hidden", type=_positive_int, default=NetworkConfig.hidden)
     t.add_argument("--alpha", type=float, default=NetworkConfig.alpha, help="leak; 1 = none")
     t.add_argument("--semantics", choices=SEMANTICS, default=TaskConfig.semantics)
-    t.add_argument("--max-trials", type=_positive_int, default=None, help="training budget in trials")
-    t.add_argument("--criterion-fraction", type=float, default=None, help="fraction of the ideal observer")
+    t.add_argument(
+        "--max-trials", type=_positive_int, default=None, help="training budget in trials"
+    )
+    t.add_argument(
+        "--criterion-fraction", type=float, default=None, help="fraction of the ideal observer"
+    )
     t.add_argument("--store", default=None, help="store root (default: data/ or $CTXDM_DATA)")
     t.add_argument("--threads", type=_positive_int, default=None, help="torch threads")
     t.add_argument("--no-progress", action="store_true")
+    cs = sub.add_parser("census", help="compute (or reuse) the attractor census of stored runs")
+    cs.add_argument("--algorithm", choices=ALGORITHMS, default=None, help="only this algorithm")
+    cs.add_argument("--seeds", type=_nonneg_int, nargs="*", default=None, help="only these seeds")
+    cs.add_argument("--grid", type=_positive_int, default=21)
+    cs.add_argument("--store", default=None)
     ls = sub.add_parser("list", help="list the complete runs in the store")
     ls.add_argument("--store", default=None)
     return p
@@ -73,6 +82,22 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r.path.name}  {r.spec.algorithm:3s} seed={r.spec.seed:<3d} delta={r.spec.network.delta:<6g} "
                 f"N={r.spec.network.hidden:<4d} converged={m['converged']!s:5s} acc={m['final_accuracy']:.3f} "
                 f"trials={m['trials_seen']}"
+            )
+        return 0
+    if args.cmd == "census":
+        from .census import CensusConfig, census
+
+        cfg = CensusConfig(grid=args.grid)
+        st = Store(args.store)
+        for r in st.all_runs():
+            if args.algorithm and r.spec.algorithm != args.algorithm:
+                continue
+            if args.seeds is not None and r.spec.seed not in args.seeds:
+                continue
+            res = census(r, cfg, st)
+            g = res["grid"]
+            print(
+                f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed}: QP fraction {g.has_qp.mean():.3f}"
             )
         return 0
     if args.threads:

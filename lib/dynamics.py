@@ -107,21 +107,32 @@ class OrbitConfig:
     n_period_checks: int = 8
     lyap_tol: float = 5e-3
     div_threshold: float = 1e6
-    birkhoff_digits: float = 4.0
+    birkhoff_digits: float = 3.0
     rational_tol: float = 1e-5
     n_observables: int = 8
     n_points: int = 16
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("n_record", "max_period", "n_exponents", "n_period_checks", "n_observables", "n_points"):
+        for name in (
+            "n_record",
+            "max_period",
+            "n_exponents",
+            "n_period_checks",
+            "n_observables",
+            "n_points",
+        ):
             v = getattr(self, name)
             if not (isinstance(v, int | np.integer) and v >= 1):
                 raise ValueError(f"OrbitConfig.{name} must be an int >= 1, got {v!r}")
         if not (isinstance(self.n_transient, int | np.integer) and self.n_transient >= 0):
-            raise ValueError(f"OrbitConfig.n_transient must be an int >= 0, got {self.n_transient!r}")
+            raise ValueError(
+                f"OrbitConfig.n_transient must be an int >= 0, got {self.n_transient!r}"
+            )
         if self.n_record < 2 * (self.max_period + self.n_period_checks):
-            raise ValueError("OrbitConfig.n_record must be at least 2 * (max_period + n_period_checks)")
+            raise ValueError(
+                "OrbitConfig.n_record must be at least 2 * (max_period + n_period_checks)"
+            )
         for name in ("period_rtol", "period_atol", "lyap_tol", "rational_tol"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"OrbitConfig.{name} must be >= 0, got {getattr(self, name)!r}")
@@ -388,7 +399,9 @@ def _classify(
         xa = x[idx]
         with np.errstate(over="ignore", invalid="ignore"):
             xn = step(xa, idx)
-        bad = ~np.all(np.isfinite(xn), 1) | (np.abs(np.nan_to_num(xn, nan=np.inf)).max(1) > cfg.div_threshold)
+        bad = ~np.all(np.isfinite(xn), 1) | (
+            np.abs(np.nan_to_num(xn, nan=np.inf)).max(1) > cfg.div_threshold
+        )
         small = np.linalg.norm(xn - xa, axis=1) <= tol(xn)
         calm[idx] = np.where(small, calm[idx] + 1, 0)
         x[idx] = np.where(bad[:, None], 0.0, xn)
@@ -419,7 +432,9 @@ def _classify(
                 acc += np.log(r)
             with np.errstate(over="ignore", invalid="ignore"):
                 xs = step(xs, idx)
-            bad = ~np.all(np.isfinite(xs), 1) | (np.abs(np.nan_to_num(xs, nan=np.inf)).max(1) > cfg.div_threshold)
+            bad = ~np.all(np.isfinite(xs), 1) | (
+                np.abs(np.nan_to_num(xs, nan=np.inf)).max(1) > cfg.div_threshold
+            )
             if bad.any():
                 alive &= ~bad
                 xs[bad] = 0.0
@@ -444,7 +459,11 @@ def _classify(
                     x[i] = ring[j, -1]
                     continue
                 records[i] = OrbitRecord(
-                    "periodic", nan_k.copy(), period=p, points=ring[j, L - p :].copy(), max_norm=float(maxn[j])
+                    "periodic",
+                    nan_k.copy(),
+                    period=p,
+                    points=ring[j, L - p :].copy(),
+                    max_norm=float(maxn[j]),
                 )
                 continue
             lam = lyap[j]
@@ -477,7 +496,11 @@ def _classify(
         ev = eigvals(X, fi) if eigvals is not None else _eigvals_chunked(jacobian, X, fi)
         for i, e, xi in zip(fi, ev, X, strict=True):
             records[i] = OrbitRecord(
-                "fixed_point", _exponents_from_eigs(e, k, 1), period=1, points=xi[None].copy(), max_norm=float(np.abs(xi).max())
+                "fixed_point",
+                _exponents_from_eigs(e, k, 1),
+                period=1,
+                points=xi[None].copy(),
+                max_norm=float(np.abs(xi).max()),
             )
     for i, rec in enumerate(records):
         if rec is not None and rec.kind == "periodic":
@@ -489,7 +512,9 @@ def _classify(
     return [r for r in records]  # type: ignore[misc]
 
 
-def _eigvals_chunked(jacobian: Callable[[Array, Array], Array], X: Array, idx: Array, chunk: int = 64) -> list[Array]:
+def _eigvals_chunked(
+    jacobian: Callable[[Array, Array], Array], X: Array, idx: Array, chunk: int = 64
+) -> list[Array]:
     out: list[Array] = []
     for s in range(0, len(X), chunk):
         out.extend(np.linalg.eigvals(jacobian(X[s : s + chunk], idx[s : s + chunk])))
@@ -637,7 +662,8 @@ def adam_fixed_points(
     opt = torch.optim.Adam([h], lr=lr)
     it = 0
     q = torch.full((h.shape[0],), float("inf"), dtype=torch.float64)
-    for it in range(1, max_iters + 1):
+    while it < max_iters:
+        it += 1
         F = torch.relu(h @ Wt.T + ct)
         q = 0.5 * ((F - h) ** 2).sum(1)
         if bool((q < q_tol).all()):
@@ -658,7 +684,9 @@ def _dedup(H: Array, tol: float) -> Array:
         if D is not None:
             close = [j for j in keep if D[i, j] <= tol * (1 + np.linalg.norm(H[j]))]
         else:
-            close = [j for j in keep if np.linalg.norm(H[i] - H[j]) <= tol * (1 + np.linalg.norm(H[j]))]
+            close = [
+                j for j in keep if np.linalg.norm(H[i] - H[j]) <= tol * (1 + np.linalg.norm(H[j]))
+            ]
         if not close:
             keep.append(i)
     return np.array(keep, dtype=int)
@@ -716,4 +744,6 @@ def relu_fixed_points(
     res = np.linalg.norm(np.maximum(H @ W.T + c, 0.0) - H, axis=1) if len(H) else np.zeros(0)
     ev = relu_eigvals(W, P)
     rad = np.array([np.abs(e).max() if e.size else 0.0 for e in ev])
-    return ReLUFixedPoints(points=H, patterns=P, residual=res, eigenvalues=ev, stable=rad < 1, spectral_radius=rad)
+    return ReLUFixedPoints(
+        points=H, patterns=P, residual=res, eigenvalues=ev, stable=rad < 1, spectral_radius=rad
+    )

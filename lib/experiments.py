@@ -47,7 +47,9 @@ def _check(mode: str, algorithms: Sequence[str], seeds: Sequence[int]) -> None:
         raise ValueError(f"unknown mode {mode!r}; choose one of {MODES}")
     bad = [a for a in algorithms if a not in ALGORITHMS]
     if bad or not algorithms:
-        raise ValueError(f"algorithms must be a non-empty subset of {ALGORITHMS}, got {list(algorithms)}")
+        raise ValueError(
+            f"algorithms must be a non-empty subset of {ALGORITHMS}, got {list(algorithms)}"
+        )
     if len(seeds) == 0:
         raise ValueError("seeds must not be empty")
     if any((not isinstance(s, int | np.integer)) or s < 0 for s in seeds):
@@ -72,7 +74,15 @@ def specs_for(
     if mode == "smoke":
         net = NetworkConfig(hidden=SMOKE_HIDDEN, delta=delta)
         trainers = {
-            "ppo": PPOConfig(n_envs=16, n_steps=16, n_minibatches=2, n_epochs=1, eval_every=2, eval_trials=100, max_trials=200),
+            "ppo": PPOConfig(
+                n_envs=16,
+                n_steps=16,
+                n_minibatches=2,
+                n_epochs=1,
+                eval_every=2,
+                eval_trials=100,
+                max_trials=200,
+            ),
             "sl": SLConfig(batch=16, eval_every=5, eval_trials=100, max_trials=320),
         }
     else:
@@ -81,7 +91,9 @@ def specs_for(
     return [RunSpec(a, int(s), task, net, trainers[a]) for a in algorithms for s in seeds]
 
 
-def resolve_runs(specs: Sequence[RunSpec], store: str | Path, mode: str, progress: bool = True) -> list[StoredRun]:
+def resolve_runs(
+    specs: Sequence[RunSpec], store: str | Path, mode: str, progress: bool = True
+) -> list[StoredRun]:
     """Load every run; in ``smoke`` and ``full`` mode train the missing ones first."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose one of {MODES}")
@@ -113,7 +125,9 @@ def runs_table(runs: Sequence[StoredRun]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def learning_curves(runs: Sequence[StoredRun], grid_points: int = 60) -> tuple[pd.DataFrame, pd.DataFrame]:
+def learning_curves(
+    runs: Sequence[StoredRun], grid_points: int = 60
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Learning curves, raw and on a common grid of trials seen.
 
     Returns
@@ -147,13 +161,19 @@ def learning_curves(runs: Sequence[StoredRun], grid_points: int = 60) -> tuple[p
         n = np.sum(~np.isnan(V), 0)
         with np.errstate(all="ignore"):
             mean = np.nanmean(np.where(n > 0, V, 0), 0)
-            sd = np.nanstd(np.where(n > 0, V, 0), 0, ddof=1) if V.shape[0] > 1 else np.zeros(len(grid))
+            sd = (
+                np.nanstd(np.where(n > 0, V, 0), 0, ddof=1)
+                if V.shape[0] > 1
+                else np.zeros(len(grid))
+            )
         out.append(pd.DataFrame({"algorithm": alg, "trials": grid, "mean": mean, "sd": sd, "n": n}))
     summary = pd.concat(out, ignore_index=True)
     return raw, summary[summary["n"] > 0].reset_index(drop=True)
 
 
-def behaviour(run: StoredRun, n_trials: int, seed: int = 12345, task: TaskConfig | None = None) -> pd.DataFrame:
+def behaviour(
+    run: StoredRun, n_trials: int, seed: int = 12345, task: TaskConfig | None = None
+) -> pd.DataFrame:
     """Greedy choices of a stored network on fresh trials, one row per trial.
 
     Columns: algorithm, seed, context (1 or 2), coh1, coh2, relevant, irrelevant (signed,
@@ -181,7 +201,9 @@ def behaviour(run: StoredRun, n_trials: int, seed: int = 12345, task: TaskConfig
 
 
 @torch.no_grad()
-def output_probabilities(run: StoredRun, n_trials: int, delay_steps: int, seed: int = 777) -> pd.DataFrame:
+def output_probabilities(
+    run: StoredRun, n_trials: int, delay_steps: int, seed: int = 777
+) -> pd.DataFrame:
     """Mean policy probabilities over time on trials with a fixed delay.
 
     Returns one row per (context, step) with the mean and sd over trials of

@@ -49,16 +49,25 @@ class PPOConfig:
     clip: float = field(default=0.2, metadata={"source": "companion", "why": "PPO standard"})
     ent_coef: float = field(default=0.01, metadata={"source": "companion", "why": "PPO standard"})
     vf_coef: float = field(default=0.5, metadata={"source": "companion", "why": "PPO standard"})
-    max_grad_norm: float = field(default=0.5, metadata={"source": "companion", "why": "PPO standard"})
-    n_envs: int = field(default=256, metadata={"source": "companion", "why": "throughput on 2 cores"})
-    n_steps: int = field(default=48, metadata={"source": "companion", "why": "> longest trial (41)"})
+    max_grad_norm: float = field(
+        default=0.5, metadata={"source": "companion", "why": "PPO standard"}
+    )
+    n_envs: int = field(
+        default=256, metadata={"source": "companion", "why": "throughput on 2 cores"}
+    )
+    n_steps: int = field(
+        default=48, metadata={"source": "companion", "why": "> longest trial (41)"}
+    )
     n_epochs: int = field(default=4, metadata={"source": "companion", "why": "PPO standard"})
     n_minibatches: int = field(default=4, metadata={"source": "companion", "why": "PPO standard"})
     eval_every: int = field(default=5, metadata={"source": "companion", "why": "updates"})
     eval_trials: int = field(default=1000, metadata={"source": "companion", "why": ">= 500"})
     criterion_fraction: float = field(
         default=0.95,
-        metadata={"source": "companion", "why": "95 % of the ideal observer (the literal 95 % is unreachable)"},
+        metadata={
+            "source": "companion",
+            "why": "95 % of the ideal observer (the literal 95 % is unreachable)",
+        },
     )
     max_trials: int = field(default=3_000_000, metadata={"source": "companion", "why": "budget"})
 
@@ -68,11 +77,21 @@ class PPOConfig:
                 raise ValueError(f"PPOConfig.{name} must be > 0, got {getattr(self, name)!r}")
         for name in ("gamma", "gae_lambda"):
             if not (0 <= getattr(self, name) <= 1):
-                raise ValueError(f"PPOConfig.{name} must lie in [0, 1], got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"PPOConfig.{name} must lie in [0, 1], got {getattr(self, name)!r}"
+                )
         for name in ("ent_coef", "vf_coef"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"PPOConfig.{name} must be >= 0, got {getattr(self, name)!r}")
-        for name in ("n_envs", "n_steps", "n_epochs", "n_minibatches", "eval_every", "eval_trials", "max_trials"):
+        for name in (
+            "n_envs",
+            "n_steps",
+            "n_epochs",
+            "n_minibatches",
+            "eval_every",
+            "eval_trials",
+            "max_trials",
+        ):
             v = getattr(self, name)
             if not (isinstance(v, int) and v > 0):
                 raise ValueError(f"PPOConfig.{name} must be a positive int, got {v!r}")
@@ -81,7 +100,9 @@ class PPOConfig:
                 f"PPOConfig.n_envs ({self.n_envs}) must be divisible by n_minibatches ({self.n_minibatches})"
             )
         if not (0 < self.criterion_fraction <= 1):
-            raise ValueError(f"PPOConfig.criterion_fraction must lie in (0, 1], got {self.criterion_fraction!r}")
+            raise ValueError(
+                f"PPOConfig.criterion_fraction must lie in (0, 1], got {self.criterion_fraction!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict of all fields."""
@@ -167,11 +188,17 @@ def train_ppo(
         with torch.no_grad():
             for t in range(T):
                 b_obs[t], b_reset[t] = obs, first
-                h = net.step(h * (~first).unsqueeze(1).float(), torch.addmm(net.b, obs, net.W_in.t()))
+                h = net.step(
+                    h * (~first).unsqueeze(1).float(), torch.addmm(net.b, obs, net.W_in.t())
+                )
                 logits = net.policy(h)
                 logp_all = F.log_softmax(logits, -1)
                 a = torch.multinomial(logp_all.exp(), 1, generator=g_data).squeeze(1)
-                b_act[t], b_logp[t], b_val[t] = a, logp_all.gather(1, a.unsqueeze(1)).squeeze(1), net.value(h)
+                b_act[t], b_logp[t], b_val[t] = (
+                    a,
+                    logp_all.gather(1, a.unsqueeze(1)).squeeze(1),
+                    net.value(h),
+                )
                 obs, r, done, info = env.step(a)
                 b_rew[t], b_done[t] = r, done
                 ret_running += r
@@ -181,7 +208,9 @@ def train_ppo(
                     stats["correct"] += int(info["is_correct"].sum())
                     ret_running[done] = 0.0
                 first = done
-            h_next = net.step(h * (~first).unsqueeze(1).float(), torch.addmm(net.b, obs, net.W_in.t()))
+            h_next = net.step(
+                h * (~first).unsqueeze(1).float(), torch.addmm(net.b, obs, net.W_in.t())
+            )
             next_value = net.value(h_next)
             # ---- 2. advantages ----------------------------------------------------------
             adv, ret = gae(b_rew, b_val, b_done, next_value, cfg.gamma, cfg.gae_lambda)

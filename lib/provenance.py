@@ -92,15 +92,45 @@ def provenance_table():  # -> pandas.DataFrame
     from .training import FINAL_EVAL_TRIALS, criterion_accuracy
 
     task, net = TaskConfig(), NetworkConfig()
-    rows = _rows("task", task) + _rows("network", net) + _rows("ppo", PPOConfig()) + _rows("sl", SLConfig())
+    rows = (
+        _rows("task", task)
+        + _rows("network", net)
+        + _rows("ppo", PPOConfig())
+        + _rows("sl", SLConfig())
+    )
     lo, hi = task.delay_steps_range
     derived = [
-        ("task.steps", f"fixation {task.n_fixation}, stimulus {task.n_stimulus}, delay {lo}-{hi}, decision {task.n_decision}", "NeuroGym", "durations floored to multiples of dt"),
+        (
+            "task.steps",
+            f"fixation {task.n_fixation}, stimulus {task.n_stimulus}, delay {lo}-{hi}, decision {task.n_decision}",
+            "NeuroGym",
+            "durations floored to multiples of dt",
+        ),
         ("task.noise_std_per_step", round(task.noise_std, 4), "NeuroGym", "sigma / sqrt(dt)"),
-        ("network.expected_spectral_radius", round(net.expected_spectral_radius, 3), "companion", "delta * sqrt(N/3), circular law"),
-        ("ideal_observer_accuracy", round(ideal_observer_accuracy(task), 4), "companion", "analytic, lib.task.ideal_observer_accuracy"),
-        ("criterion_accuracy", round(criterion_accuracy(task, SLConfig().criterion_fraction), 4), "companion", "criterion_fraction x ideal observer; the paper's literal 95 % is above the ideal observer"),
-        ("final_eval_trials", FINAL_EVAL_TRIALS, "companion", "independent trials for the recorded final accuracy"),
+        (
+            "network.expected_spectral_radius",
+            round(net.expected_spectral_radius, 3),
+            "companion",
+            "delta * sqrt(N/3), circular law",
+        ),
+        (
+            "ideal_observer_accuracy",
+            round(ideal_observer_accuracy(task), 4),
+            "companion",
+            "analytic, lib.task.ideal_observer_accuracy",
+        ),
+        (
+            "criterion_accuracy",
+            round(criterion_accuracy(task, SLConfig().criterion_fraction), 4),
+            "companion",
+            "criterion_fraction x ideal observer; the paper's literal 95 % is above the ideal observer",
+        ),
+        (
+            "final_eval_trials",
+            FINAL_EVAL_TRIALS,
+            "companion",
+            "independent trials for the recorded final accuracy",
+        ),
     ]
     rows += [{"setting": s, "value": v, "source": src, "reason": why} for s, v, src, why in derived]
     df = pd.DataFrame(rows)

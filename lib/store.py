@@ -28,9 +28,10 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -40,6 +41,9 @@ from .provenance import environment_info
 from .supervised import SLConfig, train_supervised
 from .task import TaskConfig
 from .training import TrainResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "ALGORITHMS",
@@ -250,7 +254,10 @@ class Store:
         tmp = self.runs / f".tmp-{spec.run_id}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
         try:
-            _write_json(tmp / "config.json", {"run_id": spec.run_id, "spec": spec.to_dict(), "provenance": environment_info()})
+            _write_json(
+                tmp / "config.json",
+                {"run_id": spec.run_id, "spec": spec.to_dict(), "provenance": environment_info()},
+            )
             torch.save(result.net.state_dict(), tmp / "model.pt")
             export_weights(result.net, tmp / "weights.npz")
             _write_json(tmp / "metrics.json", result.metrics())
@@ -263,7 +270,9 @@ class Store:
                 shutil.rmtree(tmp, ignore_errors=True)
         return final
 
-    def get_or_train(self, spec: RunSpec, *, train: bool = True, progress: bool = True) -> StoredRun:
+    def get_or_train(
+        self, spec: RunSpec, *, train: bool = True, progress: bool = True
+    ) -> StoredRun:
         """Return the stored run, training (and storing) it first when missing or corrupt.
 
         With ``train=False`` a missing run raises ``FileNotFoundError`` instead.
@@ -281,6 +290,77 @@ class Store:
         result = spec.train(progress=progress)
         self.save(spec, result)
         return self.load(spec)
+
+    # ---- cached analyses ---------------------------------------------------------------
+    def analysis_dir(self, run: StoredRun, name: str, params: dict[str, Any]) -> Path:
+        """Folder of an analysis of a run, keyed by a hash of its parameters."""
+        blob = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+        key = hashlib.sha256(blob.encode()).hexdigest()[:12]
+        return self.root / "analyses" / run.path.name / f"{name}-{key}"
+
+    def cached_analysis(
+        self,
+        run: StoredRun,
+        name: str,
+        params: dict[str, Any],
+        fn: Callable[[], dict[str, pd.DataFrame]],
+        *,
+        compute: bool = True,
+    ) -> dict[str, pd.DataFrame]:
+        """Tables of an analysis, read from the cache or computed by ``fn`` and cached.
+
+        The cache key is the run, ``name`` and ``params`` (which must include the analysis
+        code version). Tables are CSV files written atomically with checksums; a corrupt
+        entry is recomputed. With ``compute=False`` a missing entry raises
+        ``FileNotFoundError``.
+        """
+        import pandas as pd
+
+        d = self.analysis_dir(run, name, params)
+        if d.exists():
+            try:
+                sums = json.loads((d / "checksums.json").read_text())
+                for f, h in sums.items():
+                    if _sha256(d / f) != h:
+                        raise CorruptRunError(f"{d / f}: checksum mismatch")
+                return {f[:-4]: pd.read_csv(d / f) for f in sorted(sums) if f.endswith(".csv")}
+            except (OSError, ValueError, CorruptRunError) as e:
+                log.warning("cached analysis %s is corrupt (%s); recomputing", d, e)
+                if not compute:
+                    raise CorruptRunError(f"{d}: {e}") from e
+                shutil.rmtree(d, ignore_errors=True)
+        if not compute:
+            raise FileNotFoundError(
+                f"no cached {name} for run {run.path.name} at {d}; compute it (mode='full')"
+            )
+        import time
+
+        t0 = time.perf_counter()
+        tables = fn()
+        wall = time.perf_counter() - t0
+        d.parent.mkdir(parents=True, exist_ok=True)
+        tmp = d.parent / f".tmp-{d.name}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        try:
+            for k, df in tables.items():
+                df.to_csv(tmp / f"{k}.csv", index=False)
+            meta = {
+                "run_id": run.path.name,
+                "name": name,
+                "params": params,
+                "wall_seconds": wall,
+                "provenance": environment_info(),
+            }
+            _write_json(tmp / "meta.json", meta)
+            files = sorted(p.name for p in tmp.iterdir())
+            _write_json(tmp / "checksums.json", {f: _sha256(tmp / f) for f in files})
+            if d.exists():
+                shutil.rmtree(d)
+            os.replace(tmp, d)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return {k: pd.read_csv(d / f"{k}.csv") for k in tables}
 
     def all_runs(self) -> list[StoredRun]:
         """Every complete run in the store (corrupt ones are skipped with a warning)."""

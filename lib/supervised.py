@@ -30,7 +30,9 @@ __all__ = ["SLConfig", "train_supervised"]
 class SLConfig:
     """Hyperparameters of the supervised trainer (all stored with each run)."""
 
-    lr: float = field(default=1e-3, metadata={"source": "paper", "why": "Adam; lr a companion default"})
+    lr: float = field(
+        default=1e-3, metadata={"source": "paper", "why": "Adam; lr a companion default"}
+    )
     batch: int = field(default=64, metadata={"source": "companion", "why": "32-64 trials usual"})
     decision_weight: float = field(
         default=5.0,
@@ -41,7 +43,10 @@ class SLConfig:
     eval_trials: int = field(default=1000, metadata={"source": "companion", "why": ">= 500"})
     criterion_fraction: float = field(
         default=0.95,
-        metadata={"source": "companion", "why": "95 % of the ideal observer (the literal 95 % is unreachable)"},
+        metadata={
+            "source": "companion",
+            "why": "95 % of the ideal observer (the literal 95 % is unreachable)",
+        },
     )
     max_trials: int = field(default=1_000_000, metadata={"source": "companion", "why": "budget"})
 
@@ -54,7 +59,9 @@ class SLConfig:
             if not (isinstance(v, int) and v > 0):
                 raise ValueError(f"SLConfig.{name} must be a positive int, got {v!r}")
         if not (0 < self.criterion_fraction <= 1):
-            raise ValueError(f"SLConfig.criterion_fraction must lie in (0, 1], got {self.criterion_fraction!r}")
+            raise ValueError(
+                f"SLConfig.criterion_fraction must lie in (0, 1], got {self.criterion_fraction!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict of all fields."""
@@ -99,7 +106,9 @@ def train_supervised(
         tr = sample_trials(task, cfg.batch, g_data)
         _, logits, _ = net(tr.inputs)
         w = tr.mask.float() * torch.where(tr.period == PERIOD_DECISION, cfg.decision_weight, 1.0)
-        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tr.targets.reshape(-1), reduction="none")
+        ce = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), tr.targets.reshape(-1), reduction="none"
+        )
         loss = (ce * w.reshape(-1)).sum() / w.sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -148,7 +148,9 @@ class TaskConfig:
         if not self.sigma >= 0:
             raise ValueError(f"TaskConfig.sigma must be >= 0, got {self.sigma!r}")
         if self.semantics not in SEMANTICS:
-            raise ValueError(f"TaskConfig.semantics must be one of {SEMANTICS}, got {self.semantics!r}")
+            raise ValueError(
+                f"TaskConfig.semantics must be one of {SEMANTICS}, got {self.semantics!r}"
+            )
 
     # ---- derived quantities -------------------------------------------------------------
     @property
@@ -490,7 +492,9 @@ class CtxDMEnv:
             raise RuntimeError("call reset() before step()")
         actions = torch.as_tensor(actions).long()
         if actions.shape != (self.n_envs,):
-            raise ValueError(f"actions must have shape ({self.n_envs},), got {tuple(actions.shape)}")
+            raise ValueError(
+                f"actions must have shape ({self.n_envs},), got {tuple(actions.shape)}"
+            )
         if bool(((actions < 0) | (actions >= N_ACTIONS)).any()):
             raise ValueError("actions must be 0 (fixate), 1 or 2")
         cfg = self.cfg

@@ -108,16 +108,20 @@ class Monitor:
         self.converged = False
         self.trials_to_criterion: int | None = None
         self.steps_to_criterion: int | None = None
-        self.bar = tqdm(total=max_trials, desc=desc, unit="trial", disable=not progress, leave=False)
+        self.bar = tqdm(
+            total=max_trials, desc=desc, unit="trial", disable=not progress, leave=False
+        )
         self._last_trials = 0
 
-    def evaluate(
-        self, update: int, trials: int, steps: int, **extra: float
-    ) -> bool:
+    def evaluate(self, update: int, trials: int, steps: int, **extra: float) -> bool:
         """Evaluate greedily, log a learning-curve point; True when training should stop."""
         was_training = self.net.training
         self.net.eval()
-        acc = float(evaluate(self.net, self.task, self.eval_trials, _eval_seed(self.seed, self.n_evals))["accuracy"])
+        acc = float(
+            evaluate(self.net, self.task, self.eval_trials, _eval_seed(self.seed, self.n_evals))[
+                "accuracy"
+            ]
+        )
         self.net.train(was_training)
         self.n_evals += 1
         point = {
@@ -127,7 +131,9 @@ class Monitor:
             "wall_s": time.perf_counter() - self.t0,
             "accuracy": acc,
         }
-        point.update({k: (None if v is None or not np.isfinite(v) else float(v)) for k, v in extra.items()})
+        point.update(
+            {k: (None if v is None or not np.isfinite(v) else float(v)) for k, v in extra.items()}
+        )
         self.curve.append(point)
         self.bar.update(max(0, min(trials, self.max_trials) - self._last_trials))
         self._last_trials = min(trials, self.max_trials)
@@ -143,7 +149,9 @@ class Monitor:
         self.bar.close()
         wall = time.perf_counter() - self.t0
         self.net.eval()
-        final = float(evaluate(self.net, self.task, FINAL_EVAL_TRIALS, _eval_seed(self.seed, -2))["accuracy"])
+        final = float(
+            evaluate(self.net, self.task, FINAL_EVAL_TRIALS, _eval_seed(self.seed, -2))["accuracy"]
+        )
         return TrainResult(
             net=self.net,
             converged=self.converged,

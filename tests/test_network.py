@@ -59,7 +59,9 @@ def test_forward_is_the_relu_recursion_and_resets():
 
 
 def test_leak():
-    net = RNN(NetworkConfig(hidden=5, delta=0.5, alpha=0.2), generator=torch.Generator().manual_seed(2))
+    net = RNN(
+        NetworkConfig(hidden=5, delta=0.5, alpha=0.2), generator=torch.Generator().manual_seed(2)
+    )
     x = torch.rand(3, 1, 7)
     hs, _, _ = net(x)
     h = torch.zeros(1, 5)
@@ -81,7 +83,9 @@ def test_weights_npz_runs_without_the_package(tmp_path):
     np.testing.assert_allclose(logits_np, logits.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("kwargs", [{"delta": 0}, {"delta": -0.1}, {"hidden": 0}, {"alpha": 0}, {"alpha": 1.5}])
+@pytest.mark.parametrize(
+    "kwargs", [{"delta": 0}, {"delta": -0.1}, {"hidden": 0}, {"alpha": 0}, {"alpha": 1.5}]
+)
 def test_invalid_network_config(kwargs):
     with pytest.raises(ValueError):
         NetworkConfig(**kwargs)

@@ -59,7 +59,13 @@ def test_store_reuses_complete_runs(tmp_path, monkeypatch):
     cfg = json.loads((run.path / "config.json").read_text())
     for key in ("torch", "numpy", "python", "code_version"):
         assert key in cfg["provenance"]
-    for key in ("final_accuracy", "converged", "trials_to_criterion", "wall_seconds", "learning_curve"):
+    for key in (
+        "final_accuracy",
+        "converged",
+        "trials_to_criterion",
+        "wall_seconds",
+        "learning_curve",
+    ):
         assert key in run.metrics
 
     def boom(*a, **k):
@@ -77,7 +83,9 @@ def test_store_reuses_complete_runs(tmp_path, monkeypatch):
     assert not list(st.runs.glob(".tmp-*"))
 
 
-@pytest.mark.parametrize("damage", ["flip_model", "drop_checksums", "truncate_metrics", "garbage_checksums"])
+@pytest.mark.parametrize(
+    "damage", ["flip_model", "drop_checksums", "truncate_metrics", "garbage_checksums"]
+)
 def test_corrupt_run_detected_and_recomputed(tmp_path, damage):
     st = Store(tmp_path)
     spec = tiny_spec()
@@ -109,7 +117,18 @@ def test_missing_run_without_training_gives_clear_error(tmp_path):
 
 
 def test_cli_train_prints_run_dir_and_rejects_bad_input(tmp_path):
-    cmd = [sys.executable, "-m", "lib", "train", "--algorithm", "sl", "--seed", "0", "--hidden", "8"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lib",
+        "train",
+        "--algorithm",
+        "sl",
+        "--seed",
+        "0",
+        "--hidden",
+        "8",
+    ]
     cmd += ["--max-trials", "64", "--store", str(tmp_path), "--no-progress"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
@@ -122,6 +141,11 @@ def test_cli_train_prints_run_dir_and_rejects_bad_input(tmp_path):
             args[i + 1] = bad[1]
         else:
             args += bad
-        r = subprocess.run([sys.executable, "-m", "lib", "train", *args], capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            [sys.executable, "-m", "lib", "train", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert r.returncode != 0 and "error" in r.stderr.lower()
     assert len(list((tmp_path / "runs").iterdir())) == 1

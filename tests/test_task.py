@@ -51,7 +51,9 @@ def test_every_channel_in_every_period_neurogym1(context):
     x = tr.inputs[:, 0].numpy()
     per = tr.period[:, 0].numpy()
     assert x.shape == (3 + 7 + 5 + 1, 7)
-    expected_periods = [PERIOD_FIXATION] * 3 + [PERIOD_STIMULUS] * 7 + [PERIOD_DELAY] * 5 + [PERIOD_DECISION]
+    expected_periods = (
+        [PERIOD_FIXATION] * 3 + [PERIOD_STIMULUS] * 7 + [PERIOD_DELAY] * 5 + [PERIOD_DECISION]
+    )
     assert per.tolist() == expected_periods
     ctx = [1.0, 0.0] if context == 0 else [0.0, 1.0]
     for t, p in enumerate(per):
@@ -60,7 +62,9 @@ def test_every_channel_in_every_period_neurogym1(context):
             stim = [(1 + 0.15) / 2, (1 - 0.15) / 2, (1 - 0.5) / 2, (1 + 0.5) / 2]
         else:
             stim = [0.0, 0.0, 0.0, 0.0]
-        np.testing.assert_allclose(x[t], [fix, *stim, *ctx], atol=1e-7, err_msg=f"step {t} period {p}")
+        np.testing.assert_allclose(
+            x[t], [fix, *stim, *ctx], atol=1e-7, err_msg=f"step {t} period {p}"
+        )
     # targets: fixate everywhere but the decision step, where the relevant sign decides
     want = 1 if context == 0 else 2  # coh1 = +15 -> choice 1; coh2 = -50 -> choice 2
     assert tr.targets[:, 0].tolist() == [0] * 15 + [want]
@@ -252,7 +256,9 @@ def test_ideal_observer_analytic_matches_monte_carlo():
     for c in cfg.coherences:
         sel = rel == c
         a = (choice[sel] == tr.correct[sel]).float().mean().item()
-        assert a == pytest.approx(float(ideal_observer_p_choice1(cfg, c)), abs=4 * math.sqrt(0.25 / int(sel.sum())))
+        assert a == pytest.approx(
+            float(ideal_observer_p_choice1(cfg, c)), abs=4 * math.sqrt(0.25 / int(sel.sum()))
+        )
 
 
 @pytest.mark.parametrize(

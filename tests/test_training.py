@@ -54,7 +54,15 @@ def test_sl_same_seed_same_network_bit_for_bit():
 
 
 def test_ppo_same_seed_same_network_bit_for_bit():
-    cfg = PPOConfig(n_envs=8, n_steps=16, n_minibatches=2, n_epochs=1, eval_every=1, eval_trials=50, max_trials=20)
+    cfg = PPOConfig(
+        n_envs=8,
+        n_steps=16,
+        n_minibatches=2,
+        n_epochs=1,
+        eval_every=1,
+        eval_trials=50,
+        max_trials=20,
+    )
     net_cfg = NetworkConfig(hidden=16)
     a = train_ppo(TaskConfig(), net_cfg, cfg, seed=1, progress=False)
     b = train_ppo(TaskConfig(), net_cfg, cfg, seed=1, progress=False)
@@ -66,8 +74,12 @@ def test_ppo_same_seed_same_network_bit_for_bit():
 def test_ppo_learns_a_trivial_task():
     """Full coherence, no noise: PPO must reach 95 % greedy accuracy from chance."""
     net_cfg = NetworkConfig(hidden=32, delta=0.1)
-    cfg = PPOConfig(n_envs=64, n_steps=24, lr=3e-3, eval_every=2, eval_trials=200, max_trials=60_000)
-    before = evaluate(RNN(net_cfg, generator=torch.Generator().manual_seed(0)), EASY, 400)["accuracy"]
+    cfg = PPOConfig(
+        n_envs=64, n_steps=24, lr=3e-3, eval_every=2, eval_trials=200, max_trials=60_000
+    )
+    before = evaluate(RNN(net_cfg, generator=torch.Generator().manual_seed(0)), EASY, 400)[
+        "accuracy"
+    ]
     res = train_ppo(EASY, net_cfg, cfg, seed=0, progress=False)
     assert before < 0.7
     assert res.converged, res.curve[-3:]
@@ -77,7 +89,13 @@ def test_ppo_learns_a_trivial_task():
 
 def test_sl_learns_a_trivial_task():
     net_cfg = NetworkConfig(hidden=32)
-    res = train_supervised(EASY, net_cfg, SLConfig(lr=3e-3, eval_every=10, eval_trials=200, max_trials=40_000), seed=0, progress=False)
+    res = train_supervised(
+        EASY,
+        net_cfg,
+        SLConfig(lr=3e-3, eval_every=10, eval_trials=200, max_trials=40_000),
+        seed=0,
+        progress=False,
+    )
     assert res.converged and res.final_accuracy >= 0.9
 
 

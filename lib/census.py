@@ -1,0 +1,325 @@
+r"""Census of a trained network's attractors over coherence space.
+
+For each context and each point (c1, c2) of a grid of signed coherences, the stimulus-period
+input is held constant and noise-free,
+
+.. math:: x = (1,\ \tfrac{1+c_1}{2},\ \tfrac{1-c_1}{2},\ \tfrac{1+c_2}{2},\ \tfrac{1-c_2}{2},
+          \ \text{context one-hot}),
+
+so the network is the autonomous map :math:`h \mapsto \mathrm{ReLU}(W_{rec} h + W_{in} x + b)`.
+Its orbits are followed from several initial states (zero, the state at stimulus onset, and
+states of real trials) and classified by :func:`lib.dynamics.classify_orbits`; coexisting
+attractors reached from different initial states are deduplicated. The same machinery on the
+delay- and decision-period inputs gives the decision fixed points.
+
+Results are cached in the store (``data/analyses/<run_id>/``), keyed by the run, the
+:class:`CensusConfig` and :data:`CENSUS_VERSION`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .dynamics import OrbitConfig, OrbitRecord, _classify, relu_eigvals
+from .store import Store, StoredRun
+from .task import N_INPUTS, TaskConfig, sample_trials
+
+__all__ = [
+    "CENSUS_VERSION",
+    "CensusConfig",
+    "census",
+    "stimulus_inputs",
+    "initial_states",
+    "network_arrays",
+]
+
+#: Bump when the census code changes what it computes.
+CENSUS_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class CensusConfig:
+    """Settings of a coherence-space census (stored with every result).
+
+    Parameters
+    ----------
+    grid : int
+        Points per coherence axis (odd, so that 0 is on the grid).
+    coh_max : float
+        The grid spans signed coherences in [−coh_max, coh_max] percent.
+    n_trial_states : int
+        Initial states taken from real trials (plus the zero state and the state at
+        stimulus onset).
+    dedup_tol : float
+        Relative distance under which two fixed points (or cycles) are the same attractor.
+    trial_seed : int
+        Seed of the real trials that provide initial states.
+    orbit : OrbitConfig
+        Settings of the orbit classifier.
+    """
+
+    grid: int = 21
+    coh_max: float = 50.0
+    n_trial_states: int = 3
+    dedup_tol: float = 1e-6
+    trial_seed: int = 2024
+    orbit: OrbitConfig = field(default_factory=OrbitConfig)
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.grid, int) and self.grid >= 1):
+            raise ValueError(f"CensusConfig.grid must be an int >= 1, got {self.grid!r}")
+        if not (0 < self.coh_max <= 100):
+            raise ValueError(f"CensusConfig.coh_max must lie in (0, 100], got {self.coh_max!r}")
+        if not (isinstance(self.n_trial_states, int) and self.n_trial_states >= 0):
+            raise ValueError("CensusConfig.n_trial_states must be an int >= 0")
+        if not self.dedup_tol > 0:
+            raise ValueError("CensusConfig.dedup_tol must be > 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict of all fields (the orbit settings nested)."""
+        d = dataclasses.asdict(self)
+        d["orbit"] = self.orbit.to_dict()
+        return d
+
+    @property
+    def coherences(self) -> np.ndarray:
+        """The grid's signed coherence values (percent)."""
+        return np.linspace(-self.coh_max, self.coh_max, self.grid)
+
+
+def network_arrays(run: StoredRun) -> dict[str, np.ndarray]:
+    """The trained weights as float64 NumPy arrays (W_rec, W_in, b, W_out, b_out)."""
+    net = run.network()
+    return {k: v.detach().double().numpy() for k, v in net.state_dict().items()}
+
+
+def stimulus_inputs(
+    context: int, c1: np.ndarray, c2: np.ndarray, period: str = "stimulus"
+) -> np.ndarray:
+    """Noise-free inputs ``(G, 7)`` of a period (NeuroGym 1.0 semantics).
+
+    ``period`` is ``"stimulus"`` (fixation 1, stimulus channels), ``"delay"`` (fixation 1,
+    no stimulus) or ``"decision"`` (fixation 0, no stimulus). ``context`` is 0 or 1.
+    """
+    c1 = np.atleast_1d(np.asarray(c1, dtype=float)) / 100.0
+    c2 = np.atleast_1d(np.asarray(c2, dtype=float)) / 100.0
+    G = max(len(c1), len(c2))
+    x = np.zeros((G, N_INPUTS))
+    x[:, 0] = 0.0 if period == "decision" else 1.0
+    if period == "stimulus":
+        x[:, 1], x[:, 2] = (1 + c1) / 2, (1 - c1) / 2
+        x[:, 3], x[:, 4] = (1 + c2) / 2, (1 - c2) / 2
+    elif period not in ("delay", "decision"):
+        raise ValueError(f"unknown period {period!r}")
+    x[:, 5 + context] = 1.0
+    return x
+
+
+@torch.no_grad()
+def initial_states(run: StoredRun, context: int, n_trial: int, seed: int) -> np.ndarray:
+    """Initial states for a context: zero, the state at stimulus onset (the fixation period
+    is noise-free, so it is the same in every trial) and ``n_trial`` states of real trials
+    at the end of the stimulus period, alternating correct choices 1 and 2."""
+    task: TaskConfig = run.spec.task
+    net = run.network()
+    g = torch.Generator().manual_seed(seed)
+    n = max(n_trial, 1) * 4
+    tr = sample_trials(task, n, g, context=torch.full((n,), context))
+    hs, _, _ = net(tr.inputs)
+    onset = hs[task.n_fixation - 1, 0].double().numpy()
+    end_stim = hs[task.n_fixation + task.n_stimulus - 1].double().numpy()
+    order = np.argsort(tr.correct.numpy(), kind="stable")  # choice-1 trials first
+    ones, twos = order[tr.correct.numpy()[order] == 1], order[tr.correct.numpy()[order] == 2]
+    picks = [x for pair in zip(ones, twos, strict=False) for x in pair][:n_trial]
+    states = [np.zeros_like(onset), onset] + [end_stim[i] for i in picks]
+    return np.stack(states)
+
+
+def _relu_fns(W: np.ndarray, C: np.ndarray):
+    """Index-aware step, tangent map, Jacobian and eigenvalues for per-row inputs ``C``."""
+    n = W.shape[0]
+
+    def step(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        return np.maximum(x @ W.T + C[idx], 0.0)
+
+    def jvp(x: np.ndarray, Q: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        D = ((x @ W.T + C[idx]) > 0).astype(float)
+        B, _, k = Q.shape
+        WQ = (W @ Q.transpose(1, 0, 2).reshape(n, B * k)).reshape(n, B, k).transpose(1, 0, 2)
+        return D[:, :, None] * WQ
+
+    def jacobian(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        D = (x @ W.T + C[idx]) > 0
+        return D[:, :, None] * W[None]
+
+    def eigvals(X: np.ndarray, idx: np.ndarray) -> list[np.ndarray]:
+        P = (X @ W.T + C[idx]) > 0
+        uniq, inv = np.unique(P, axis=0, return_inverse=True)
+        ev = relu_eigvals(W, uniq)
+        return [ev[j] for j in np.asarray(inv).reshape(-1)]
+
+    return step, jvp, jacobian, eigvals
+
+
+def _same(a: OrbitRecord, b: OrbitRecord, tol: float) -> bool:
+    if a.kind != b.kind:
+        return False
+    if a.kind in ("fixed_point", "periodic"):
+        if a.period != b.period:
+            return False
+        # a cycle is the same if b's first point lies on a's cycle
+        d = np.linalg.norm(a.points - b.points[0], axis=1).min()
+        return bool(d <= tol * (1 + np.linalg.norm(b.points[0])))
+    if a.kind == "divergent":
+        return True
+    # quasi-periodic / chaotic / unclassified: same rotation number and overlapping clouds
+    if (a.rotation_number is not None and b.rotation_number is not None) and abs(
+        a.rotation_number - b.rotation_number
+    ) > 1e-3:
+        return False
+    ca, cb = a.points.mean(0), b.points.mean(0)
+    spread = max(np.linalg.norm(a.points - ca, axis=1).max(), 1e-12)
+    return bool(np.linalg.norm(ca - cb) <= 0.25 * spread + tol)
+
+
+def _classify_inputs(
+    W: np.ndarray, C: np.ndarray, H0: np.ndarray, cfg: CensusConfig
+) -> list[list[OrbitRecord]]:
+    """Attractors (deduplicated) of each input row of ``C (G, n)`` from the states ``H0 (S, n)``."""
+    G, S = len(C), len(H0)
+    Crow = np.repeat(C, S, axis=0)
+    X0 = np.tile(H0, (G, 1))
+    step, jvp, jac, eig = _relu_fns(W, Crow)
+    recs = _classify(step, jvp, jac, X0, cfg.orbit, eig)
+    # polish fixed points exactly: solve (I - W_aa) h_a = c_a on the orbit's active set a
+    for i, r in enumerate(recs):
+        if r.kind != "fixed_point":
+            continue
+        x, c = r.points[0], Crow[i]
+        a = np.flatnonzero(x @ W.T + c > 0)
+        h = np.zeros_like(x)
+        if a.size:
+            try:
+                h[a] = np.linalg.solve(np.eye(a.size) - W[np.ix_(a, a)], c[a])
+            except np.linalg.LinAlgError:
+                h = x
+        pre = h @ W.T + c
+        if np.array_equal(np.flatnonzero(pre > 0), a) and np.all(h >= 0):
+            r.points = h[None]
+        r.residual = float(np.linalg.norm(np.maximum(r.points[0] @ W.T + c, 0.0) - r.points[0]))  # type: ignore[attr-defined]
+    out = []
+    for g in range(G):
+        uniq: list[OrbitRecord] = []
+        basin: list[int] = []
+        for s in range(S):
+            r = recs[g * S + s]
+            for j, u in enumerate(uniq):
+                if _same(u, r, cfg.dedup_tol):
+                    basin[j] += 1
+                    break
+            else:
+                uniq.append(r)
+                basin.append(1)
+        for u, b in zip(uniq, basin, strict=True):
+            u.n_initial_states = b  # type: ignore[attr-defined]
+        out.append(uniq)
+    return out
+
+
+def _attractor_rows(
+    recs: list[OrbitRecord], base: dict[str, Any], W_out: np.ndarray, b_out: np.ndarray
+) -> list[dict[str, Any]]:
+    rows = []
+    for r in recs:
+        lam = np.full(3, np.nan)
+        lam[: min(3, len(r.lyapunov))] = r.lyapunov[:3]
+        centre = r.points.mean(0) if r.points.size else np.full(W_out.shape[1], np.nan)
+        rows.append(
+            {
+                **base,
+                "kind": r.kind,
+                "period": r.period,
+                "lambda1": lam[0],
+                "lambda2": lam[1],
+                "lambda3": lam[2],
+                "rotation_number": r.rotation_number,
+                "birkhoff_digits": r.birkhoff_digits,
+                "residual": getattr(r, "residual", np.nan),
+                "n_initial_states": getattr(r, "n_initial_states", 1),
+                "mean_rate": float(centre.mean()),
+                "n_active": int((centre > 0).sum()),
+                "readout_choice": int(np.argmax(W_out @ centre + b_out))
+                if np.all(np.isfinite(centre))
+                else -1,
+            }
+        )
+    return rows
+
+
+def compute_census(run: StoredRun, cfg: CensusConfig) -> dict[str, pd.DataFrame]:
+    """Run the census of one network (no caching); see :func:`census`."""
+    A = network_arrays(run)
+    W, Win, b = A["W_rec"], A["W_in"], A["b"]
+    cohs = cfg.coherences
+    c1, c2 = np.meshgrid(cohs, cohs, indexing="ij")
+    c1, c2 = c1.ravel(), c2.ravel()
+    attractors, decision = [], []
+    for ctx in (0, 1):
+        H0 = initial_states(run, ctx, cfg.n_trial_states, cfg.trial_seed)
+        C = stimulus_inputs(ctx, c1, c2) @ Win.T + b
+        per_point = _classify_inputs(W, C, H0, cfg)
+        for g, recs in enumerate(per_point):
+            base = {"context": ctx + 1, "c1": c1[g], "c2": c2[g]}
+            attractors += _attractor_rows(recs, base, A["W_out"], A["b_out"])
+        for period in ("delay", "decision"):
+            Cd = stimulus_inputs(ctx, [0.0], [0.0], period) @ Win.T + b
+            recs = _classify_inputs(W, Cd, H0, cfg)[0]
+            decision += _attractor_rows(
+                recs, {"context": ctx + 1, "period": period}, A["W_out"], A["b_out"]
+            )
+    att = pd.DataFrame(attractors)
+    grid = (
+        att.groupby(["context", "c1", "c2"])
+        .agg(
+            n_attractors=("kind", "size"),
+            kinds=("kind", lambda k: "+".join(sorted(set(k)))),
+            has_qp=("kind", lambda k: bool((k == "quasi_periodic").any())),
+            has_chaos=("kind", lambda k: bool((k == "chaotic").any())),
+            n_fixed=("kind", lambda k: int((k == "fixed_point").sum())),
+            lambda1_max=("lambda1", "max"),
+        )
+        .reset_index()
+    )
+    return {"attractors": att, "grid": grid, "decision": pd.DataFrame(decision)}
+
+
+def census(
+    run: StoredRun,
+    cfg: CensusConfig | None = None,
+    store: Store | None = None,
+    *,
+    compute: bool = True,
+) -> dict[str, pd.DataFrame]:
+    """The census of one network, from the store's cache or computed (and cached).
+
+    Returns
+    -------
+    dict of DataFrames
+        ``attractors``: one row per (context, c1, c2, attractor) with kind, period, three
+        leading exponents, rotation number, Birkhoff digits, residual (fixed points), how many
+        initial states reached it and the readout's choice at its centre; ``grid``: one row
+        per grid point (number and kinds of attractors, QP present); ``decision``: the
+        attractors of the delay- and decision-period inputs (the decision fixed points).
+    """
+    cfg = cfg or CensusConfig()
+    store = store or Store(run.path.parent.parent)
+    params = {"census": cfg.to_dict(), "version": CENSUS_VERSION}
+    return store.cached_analysis(
+        run, "census", params, lambda: compute_census(run, cfg), compute=compute
+    )
