@@ -142,17 +142,27 @@ def initial_states(run: StoredRun, context: int, n_trial: int, seed: int) -> np.
 
 
 def _relu_fns(W: np.ndarray, C: np.ndarray):
-    """Index-aware step, tangent map, Jacobian and eigenvalues for per-row inputs ``C``."""
-    n = W.shape[0]
+    """Index-aware step, fused step + tangent map, Jacobian and eigenvalues for per-row
+    inputs ``C``. The rows ``C[idx]`` are cached while ``idx`` stays the same object."""
+    cache: dict[str, object] = {"idx": None, "C": None}
+
+    def rows(idx: np.ndarray) -> np.ndarray:
+        if cache["idx"] is not idx:
+            cache["idx"], cache["C"] = idx, C[idx]
+        return cache["C"]  # type: ignore[return-value]
 
     def step(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        return np.maximum(x @ W.T + C[idx], 0.0)
+        pre = x @ W.T
+        pre += rows(idx)
+        return np.maximum(pre, 0.0, out=pre)
 
-    def jvp(x: np.ndarray, Q: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        D = ((x @ W.T + C[idx]) > 0).astype(float)
-        B, _, k = Q.shape
-        WQ = (W @ Q.transpose(1, 0, 2).reshape(n, B * k)).reshape(n, B, k).transpose(1, 0, 2)
-        return D[:, :, None] * WQ
+    def advance(x: np.ndarray, Q: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pre = x @ W.T
+        pre += rows(idx)
+        B, k, n = Q.shape
+        Z = (Q.reshape(B * k, n) @ W.T).reshape(B, k, n)
+        Z *= (pre > 0)[:, None, :]
+        return np.maximum(pre, 0.0, out=pre), Z
 
     def jacobian(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
         D = (x @ W.T + C[idx]) > 0
@@ -164,7 +174,7 @@ def _relu_fns(W: np.ndarray, C: np.ndarray):
         ev = relu_eigvals(W, uniq)
         return [ev[j] for j in np.asarray(inv).reshape(-1)]
 
-    return step, jvp, jacobian, eigvals
+    return step, advance, jacobian, eigvals
 
 
 def _same(a: OrbitRecord, b: OrbitRecord, tol: float) -> bool:
@@ -195,8 +205,8 @@ def _classify_inputs(
     G, S = len(C), len(H0)
     Crow = np.repeat(C, S, axis=0)
     X0 = np.tile(H0, (G, 1))
-    step, jvp, jac, eig = _relu_fns(W, Crow)
-    recs = _classify(step, jvp, jac, X0, cfg.orbit, eig)
+    step, advance, jac, eig = _relu_fns(W, Crow)
+    recs = _classify(step, advance, jac, X0, cfg.orbit, eig)
     # polish fixed points exactly: solve (I - W_aa) h_a = c_a on the orbit's active set a
     for i, r in enumerate(recs):
         if r.kind != "fixed_point":
@@ -323,3 +333,85 @@ def census(
     return store.cached_analysis(
         run, "census", params, lambda: compute_census(run, cfg), compute=compute
     )
+
+
+#: Display categories of a grid point, in order of precedence.
+CATEGORIES = (
+    "chaotic",
+    "quasi-periodic",
+    "periodic",
+    "unclassified",
+    "fixed point + divergent",
+    "divergent",
+    "2+ fixed points",
+    "1 fixed point",
+)
+
+
+def grid_category(kinds: str, n_fixed: int) -> str:
+    """One display label per grid point from its ``kinds`` ("+"-joined) and fixed-point count.
+
+    The most complex attractor present wins (chaotic > quasi-periodic > periodic >
+    unclassified); otherwise divergence, then the number of fixed points.
+    """
+    ks = set(str(kinds).split("+"))
+    for k, label in (
+        ("chaotic", "chaotic"),
+        ("quasi_periodic", "quasi-periodic"),
+        ("periodic", "periodic"),
+        ("unclassified", "unclassified"),
+    ):
+        if k in ks:
+            return label
+    if "divergent" in ks:
+        return "fixed point + divergent" if "fixed_point" in ks else "divergent"
+    return "2+ fixed points" if n_fixed >= 2 else "1 fixed point"
+
+
+def qp_fraction_sensitivity(
+    attractors: pd.DataFrame, thresholds: tuple[float, ...], lyap_tol: float
+) -> pd.DataFrame:
+    """Fraction of grid points with a quasi-periodic attractor under other Birkhoff thresholds.
+
+    Re-applies the quasi-periodicity rule (|λ1| ≤ lyap_tol, λ2 < −lyap_tol, Birkhoff digits ≥
+    threshold) to the orbits the classifier called quasi-periodic or unclassified, from the
+    stored measurements (the rationality test is kept as the classifier applied it: orbits it
+    rejected as rational are not rescued).
+    """
+    a = attractors
+    cand = (
+        a["kind"].isin(["quasi_periodic", "unclassified"])
+        & (a["lambda1"].abs() <= lyap_tol)
+        & (a["lambda2"] < -lyap_tol)
+    )
+    rows = []
+    n_points = a.groupby(["context", "c1", "c2"]).ngroups
+    for thr in thresholds:
+        qp = cand & (a["birkhoff_digits"] >= thr)
+        pts = a[qp].groupby(["context", "c1", "c2"]).ngroups
+        rows.append({"birkhoff_threshold": thr, "qp_fraction": pts / max(n_points, 1)})
+    return pd.DataFrame(rows)
+
+
+def trace_orbit(
+    run: StoredRun,
+    context: int,
+    c1: float,
+    c2: float,
+    h0: np.ndarray,
+    n_transient: int,
+    n_steps: int,
+    period: str = "stimulus",
+) -> np.ndarray:
+    """States ``(n_steps, N)`` of the autonomous map at one grid point after a transient."""
+    A = network_arrays(run)
+    c = (stimulus_inputs(context, [c1], [c2], period) @ A["W_in"].T + A["b"])[0]
+    W = A["W_rec"]
+    h = np.asarray(h0, dtype=float).copy()
+    for _ in range(n_transient):
+        h = np.maximum(W @ h + c, 0.0)
+    out = np.empty((n_steps, h.size))
+    for t in range(n_steps):
+        h = np.maximum(W @ h + c, 0.0)
+        out[t] = h
+    return out

@@ -85,6 +85,11 @@ class OrbitConfig:
         Exponents within ``lyap_tol`` of 0 count as zero (per step).
     div_threshold : float
         Max-norm beyond which an orbit is divergent.
+    escape_norm, escape_growth, escape_every : float, float, int
+        Early escape test: an orbit whose max-norm exceeds ``escape_norm`` and has grown by
+        at least ``escape_growth`` over each of the last two windows of ``escape_every``
+        steps is divergent (for a piecewise-linear map, far from the origin the input no
+        longer matters and the growth of the homogeneous map goes on).
     birkhoff_digits : float
         Digits of agreement between the weighted Birkhoff averages of the two halves of the
         record (relative to the observable's sd) required for quasi-periodicity.
@@ -107,6 +112,9 @@ class OrbitConfig:
     n_period_checks: int = 8
     lyap_tol: float = 5e-3
     div_threshold: float = 1e6
+    escape_norm: float = 100.0
+    escape_growth: float = 1.5
+    escape_every: int = 50
     birkhoff_digits: float = 3.0
     rational_tol: float = 1e-5
     n_observables: int = 8
@@ -138,6 +146,10 @@ class OrbitConfig:
                 raise ValueError(f"OrbitConfig.{name} must be >= 0, got {getattr(self, name)!r}")
         if not self.div_threshold > 0:
             raise ValueError("OrbitConfig.div_threshold must be > 0")
+        if not (self.escape_norm > 0 and self.escape_growth > 1 and self.escape_every >= 1):
+            raise ValueError(
+                "OrbitConfig needs escape_norm > 0, escape_growth > 1, escape_every >= 1"
+            )
 
     def to_dict(self) -> dict:
         """JSON-friendly dict of all fields."""
@@ -181,40 +193,41 @@ class OrbitRecord:
 
 
 def _mgs(Z: Array) -> tuple[Array, Array]:
-    """Batched modified Gram-Schmidt (applied twice) of ``Z (B, n, k)``.
+    """Batched modified Gram-Schmidt (applied twice) of the rows of ``Z (B, k, n)``.
 
-    Returns Q with orthonormal columns and |diag R|. A direction annihilated by the map
-    (dead ReLU units make J singular) gets |R_jj| = 1e-300 and a fresh orthogonal vector.
+    Returns Q with orthonormal rows and |diag R|. A direction annihilated by the map (dead
+    ReLU units make J singular) gets |R_jj| = 1e-300 and a fresh orthogonal vector.
     """
-    B, n, k = Z.shape
+    B, k, n = Z.shape
     Q = np.empty_like(Z)
     r = np.empty((B, k))
     for j in range(k):
-        v = Z[:, :, j].copy()
+        v = Z[:, j].copy()
         for _ in range(2):
             for i in range(j):
-                v -= np.einsum("bn,bn->b", Q[:, :, i], v)[:, None] * Q[:, :, i]
-        nv = np.linalg.norm(v, axis=1)
+                v -= np.einsum("bn,bn->b", Q[:, i], v)[:, None] * Q[:, i]
+        nv = np.sqrt(np.einsum("bn,bn->b", v, v))
         tiny = nv < 1e-300
         if tiny.any():
             w = np.random.default_rng(j).standard_normal((int(tiny.sum()), n))
             for _ in range(2):
                 for i in range(j):
-                    qi = Q[tiny, :, i]
+                    qi = Q[tiny, i]
                     w -= np.einsum("bn,bn->b", qi, w)[:, None] * qi
             v[tiny] = w / np.linalg.norm(w, axis=1, keepdims=True)
             nv_div = np.where(tiny, 1.0, nv)
             nv = np.where(tiny, 1e-300, nv)
         else:
             nv_div = nv
-        Q[:, :, j] = v / nv_div[:, None]
+        Q[:, j] = v / nv_div[:, None]
         r[:, j] = nv
     return Q, r
 
 
 def _initial_tangent(B: int, n: int, k: int, seed: int) -> Array:
+    """Random orthonormal tangent vectors as rows, ``(B, k, n)``."""
     rng = np.random.default_rng(seed)
-    Q, _ = _mgs(rng.standard_normal((B, n, k)))
+    Q, _ = _mgs(rng.standard_normal((B, k, n)))
     return Q
 
 
@@ -251,10 +264,10 @@ def lyapunov_spectrum_qr(
     k = min(k, n)
     if jvp is None:
         jvp = lambda xx, Q: jacobian(xx) @ Q  # noqa: E731
-    Q = _initial_tangent(B, n, k, seed)
+    Q = _initial_tangent(B, n, k, seed)  # rows
     acc = np.zeros((B, k))
     for _ in range(n_steps):
-        Q, r = _mgs(jvp(x, Q))
+        Q, r = _mgs(jvp(x, Q.transpose(0, 2, 1)).transpose(0, 2, 1))
         acc += np.log(r)
         x = step(x)
     return -np.sort(-acc / n_steps, axis=1)
@@ -361,9 +374,15 @@ def classify_orbits(
     x0 = np.asarray(x0, dtype=float)
     if x0.ndim != 2:
         raise ValueError(f"x0 must have shape (B, n), got {x0.shape}")
+    tangent = jvp if jvp is not None else (lambda x, Q: jacobian(x) @ Q)
+
+    def advance(x: Array, Qr: Array, idx: Array) -> tuple[Array, Array]:
+        Z = tangent(x, Qr.transpose(0, 2, 1)).transpose(0, 2, 1)
+        return step(x), Z
+
     return _classify(
         lambda x, idx: step(x),
-        (lambda x, Q, idx: jvp(x, Q)) if jvp is not None else (lambda x, Q, idx: jacobian(x) @ Q),
+        advance,
         lambda x, idx: jacobian(x),
         x0,
         cfg,
@@ -373,13 +392,17 @@ def classify_orbits(
 
 def _classify(
     step: Callable[[Array, Array], Array],
-    jvp: Callable[[Array, Array, Array], Array],
+    advance: Callable[[Array, Array, Array], tuple[Array, Array]],
     jacobian: Callable[[Array, Array], Array],
     x0: Array,
     cfg: OrbitConfig,
     eigvals: Callable[[Array, Array], list[Array]] | None,
 ) -> list[OrbitRecord]:
-    """Core of :func:`classify_orbits`; every callable also receives the row indices."""
+    """Core of :func:`classify_orbits`; every callable also receives the row indices.
+
+    ``advance(x, Q, idx)`` returns the next states and the tangent vectors ``J(x) q`` for the
+    rows q of ``Q (B, k, n)`` (fused, so that a ReLU map computes its pre-activation once).
+    """
     x = np.array(x0, dtype=float)
     B, n = x.shape
     k = min(cfg.n_exponents, n)
@@ -393,15 +416,21 @@ def _classify(
     idx = np.arange(B)
     calm = np.zeros(B, dtype=int)
     fixed: list[int] = []
-    for _ in range(cfg.n_transient):
+    norm_prev = np.full(B, np.inf)
+    grew = np.zeros(B, dtype=int)
+    for t in range(cfg.n_transient):
         if idx.size == 0:
             break
         xa = x[idx]
         with np.errstate(over="ignore", invalid="ignore"):
             xn = step(xa, idx)
-        bad = ~np.all(np.isfinite(xn), 1) | (
-            np.abs(np.nan_to_num(xn, nan=np.inf)).max(1) > cfg.div_threshold
-        )
+        nrm = np.abs(xn).max(1)
+        bad = ~(nrm <= cfg.div_threshold)  # also catches NaN
+        if (t + 1) % cfg.escape_every == 0:
+            up = (nrm > cfg.escape_norm) & (nrm >= cfg.escape_growth * norm_prev[idx])
+            grew[idx] = np.where(up, grew[idx] + 1, 0)
+            norm_prev[idx] = nrm
+            bad |= grew[idx] >= 2
         small = np.linalg.norm(xn - xa, axis=1) <= tol(xn)
         calm[idx] = np.where(small, calm[idx] + 1, 0)
         x[idx] = np.where(bad[:, None], 0.0, xn)
@@ -427,18 +456,18 @@ def _classify(
         alive = np.ones(Bi, dtype=bool)
         maxn = np.zeros(Bi)
         for t in range(T):
-            Q, r = _mgs(jvp(xs, Q, idx))
+            with np.errstate(over="ignore", invalid="ignore"):
+                xs, Z = advance(xs, Q, idx)
+            Q, r = _mgs(Z)
             with np.errstate(divide="ignore"):
                 acc += np.log(r)
-            with np.errstate(over="ignore", invalid="ignore"):
-                xs = step(xs, idx)
-            bad = ~np.all(np.isfinite(xs), 1) | (
-                np.abs(np.nan_to_num(xs, nan=np.inf)).max(1) > cfg.div_threshold
-            )
+            nrm = np.abs(xs).max(1)
+            bad = ~(nrm <= cfg.div_threshold)
             if bad.any():
                 alive &= ~bad
                 xs[bad] = 0.0
-            maxn = np.maximum(maxn, np.abs(xs).max(1))
+                Q[bad] = _initial_tangent(int(bad.sum()), n, k, cfg.seed)
+            maxn = np.maximum(maxn, np.where(bad, np.inf, nrm))
             ring[:, t % L] = xs
             obs[:, t] = xs @ U
             if t % keep_every == 0 and t // keep_every < cfg.n_points:

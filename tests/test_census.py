@@ -1,0 +1,121 @@
+"""Census of coherence space on hand-built networks with known attractors; caching."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import lib.census as cz
+from lib.dynamics import OrbitConfig
+from lib.network import RNN, NetworkConfig
+from lib.stats import bootstrap_ci, compare_groups
+from lib.store import RunSpec, Store
+from lib.supervised import SLConfig
+from lib.training import TrainResult
+
+FAST = OrbitConfig(n_transient=200, n_record=400, max_period=16)
+
+
+def stored_network(tmp_path, W_rec: np.ndarray, seed: int = 0):
+    """Store a hand-built network as a run (W_in random, b = 0)."""
+    n = W_rec.shape[0]
+    spec = RunSpec("sl", seed, network=NetworkConfig(hidden=n), trainer=SLConfig(max_trials=64))
+    net = RNN(spec.network, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        net.W_rec.copy_(torch.as_tensor(W_rec, dtype=torch.float32))
+    res = TrainResult(net, False, 0.9, None, None, 0, 0, 0.0, 0.5, [])
+    st = Store(tmp_path)
+    st.save(spec, res)
+    return st, st.load(spec)
+
+
+def test_contracting_diagonal_network_has_one_known_fixed_point_everywhere(tmp_path):
+    n = 12
+    st, run = stored_network(tmp_path, 0.5 * np.eye(n))
+    cfg = cz.CensusConfig(grid=3, n_trial_states=2, orbit=FAST)
+    res = cz.compute_census(run, cfg)
+    g, a = res["grid"], res["attractors"]
+    assert len(g) == 2 * 3 * 3
+    assert (g.kinds == "fixed_point").all() and (g.n_attractors == 1).all()
+    assert not g.has_qp.any()
+    A = cz.network_arrays(run)
+    # h* = ReLU(c) / (1 - 0.5): every active unit contracts at 0.5 -> lambda = log 0.5
+    for _, row in a.iterrows():
+        c = (cz.stimulus_inputs(int(row.context) - 1, [row.c1], [row.c2]) @ A["W_in"].T + A["b"])[0]
+        assert row.residual < 1e-12
+        assert row.lambda1 == pytest.approx(np.log(0.5), abs=1e-9)
+        assert row.n_active == int((c > 0).sum())
+        assert row.mean_rate == pytest.approx(float(np.maximum(c, 0).mean() / 0.5), rel=1e-6)
+
+
+def test_expanding_network_is_divergent_everywhere(tmp_path):
+    """W_rec = 1.5 I: every unit with positive drive grows as 1.5^t, so every orbit diverges."""
+    st, run = stored_network(tmp_path, 1.5 * np.eye(8))
+    cfg = cz.CensusConfig(grid=3, n_trial_states=1, orbit=FAST)
+    g = cz.compute_census(run, cfg)["grid"]
+    A = cz.network_arrays(run)
+    drives = cz.stimulus_inputs(0, [50.0], [0.0]) @ A["W_in"].T + A["b"]
+    assert (drives > 0).any()
+    assert (g.kinds == "divergent").all()
+
+
+def test_census_is_cached_and_recomputed_when_corrupt(tmp_path, monkeypatch):
+    st, run = stored_network(tmp_path, 0.3 * np.eye(6))
+    cfg = cz.CensusConfig(grid=3, n_trial_states=1, orbit=FAST)
+    first = cz.census(run, cfg, st)
+    calls = []
+    real = cz.compute_census
+    monkeypatch.setattr(cz, "compute_census", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again = cz.census(run, cfg, st)
+    assert calls == []
+    pd.testing.assert_frame_equal(first["grid"], again["grid"])
+    d = st.analysis_dir(run, "census", {"census": cfg.to_dict(), "version": cz.CENSUS_VERSION})
+    (d / "grid.csv").write_text("garbage")
+    fixed = cz.census(run, cfg, st)
+    assert calls == [1]
+    pd.testing.assert_frame_equal(first["grid"], fixed["grid"])
+    # another config is another cache entry; book mode (compute=False) refuses to compute
+    with pytest.raises(FileNotFoundError):
+        cz.census(run, cz.CensusConfig(grid=5, orbit=FAST), st, compute=False)
+
+
+def test_stimulus_inputs_channels():
+    x = cz.stimulus_inputs(1, [20.0], [-50.0])
+    np.testing.assert_allclose(x[0], [1, 0.6, 0.4, 0.25, 0.75, 0, 1])
+    np.testing.assert_allclose(cz.stimulus_inputs(0, [0], [0], "delay")[0], [1, 0, 0, 0, 0, 1, 0])
+    np.testing.assert_allclose(
+        cz.stimulus_inputs(0, [0], [0], "decision")[0], [0, 0, 0, 0, 0, 1, 0]
+    )
+    with pytest.raises(ValueError):
+        cz.stimulus_inputs(0, [0], [0], "nap")
+
+
+def test_grid_category_precedence():
+    assert cz.grid_category("fixed_point+quasi_periodic", 1) == "quasi-periodic"
+    assert cz.grid_category("chaotic+quasi_periodic", 0) == "chaotic"
+    assert cz.grid_category("divergent+fixed_point", 1) == "fixed point + divergent"
+    assert cz.grid_category("fixed_point", 2) == "2+ fixed points"
+    assert cz.grid_category("fixed_point", 1) == "1 fixed point"
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"grid": 0}, {"coh_max": 0}, {"coh_max": 150}, {"n_trial_states": -1}]
+)
+def test_bad_census_config(kwargs):
+    with pytest.raises(ValueError):
+        cz.CensusConfig(**kwargs)
+
+
+def test_compare_groups_known_answers():
+    r = compare_groups([1, 2, 3], [4, 5, 6], ("x", "y"))
+    assert r["rank_biserial"] == -1.0 and r["U"] == 0.0
+    assert r["p"] == pytest.approx(
+        0.1, abs=1e-9
+    )  # exact two-sided p for complete separation, n=3+3
+    assert r["mean_x"] == 2 and r["median_y"] == 5
+    r = compare_groups([1, 1], [1, 1])
+    assert r["rank_biserial"] == 0.0 and np.isnan(r["p"])
+    lo, hi = bootstrap_ci(np.random.default_rng(0).normal(10, 1, 400))
+    assert lo < 10 < hi and hi - lo == pytest.approx(2 * 1.96 / 20, rel=0.2)
