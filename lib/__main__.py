@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--store", default=None, help="store root (default: data/ or $CTXDM_DATA)")
     t.add_argument("--threads", type=_positive_int, default=None, help="torch threads")
     t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--checkpoints", action="store_true", help="keep checkpoints along training")
     cs = sub.add_parser("census", help="compute (or reuse) the attractor census of stored runs")
     cs.add_argument("--algorithm", choices=ALGORITHMS, default=None, help="only this algorithm")
     cs.add_argument("--seeds", type=_nonneg_int, nargs="*", default=None, help="only these seeds")
@@ -115,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    run = Store(args.store).get_or_train(spec, progress=not args.no_progress)
+    run = Store(args.store).get_or_train(
+        spec, progress=not args.no_progress, keep_checkpoints=args.checkpoints
+    )
     print(run.path)
     return 0
 

@@ -69,7 +69,9 @@ class PPOConfig:
             "why": "95 % of the ideal observer (the literal 95 % is unreachable)",
         },
     )
-    max_trials: int = field(default=3_000_000, metadata={"source": "companion", "why": "budget"})
+    max_trials: int = field(
+        default=300_000, metadata={"source": "companion", "why": "budget (~5 min on 1 core)"}
+    )
 
     def __post_init__(self) -> None:
         for name in ("lr", "clip", "max_grad_norm"):
@@ -141,6 +143,7 @@ def train_ppo(
     seed: int,
     *,
     progress: bool = True,
+    keep_checkpoints: bool = False,
 ) -> TrainResult:
     """Train one network by recurrent PPO until the criterion or the budget.
 
@@ -152,6 +155,8 @@ def train_ppo(
         the same machine gives the same network bit for bit.
     progress : bool
         Show a tqdm progress bar.
+    keep_checkpoints : bool
+        Keep checkpoints along training (see :class:`lib.training.Monitor`).
     """
     g_init, g_data = seeded_generators(seed)
     net = RNN(net_cfg, generator=g_init)
@@ -166,6 +171,7 @@ def train_ppo(
         cfg.max_trials,
         progress,
         desc=f"PPO seed {seed}",
+        keep_checkpoints=keep_checkpoints,
     )
     B, T, N = cfg.n_envs, cfg.n_steps, net_cfg.hidden
     obs = env.reset()

@@ -63,6 +63,7 @@ TRAINER_VERSION = "1"
 ALGORITHMS = ("ppo", "sl")
 _TRAINER_CONFIGS: dict[str, type] = {"ppo": PPOConfig, "sl": SLConfig}
 _FILES = ("config.json", "model.pt", "weights.npz", "metrics.json")
+_CHECKPOINTS = "checkpoints.pt"
 
 
 class CorruptRunError(RuntimeError):
@@ -146,11 +147,17 @@ class RunSpec:
         blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
-    def train(self, progress: bool = True) -> TrainResult:
+    def train(self, progress: bool = True, keep_checkpoints: bool = False) -> TrainResult:
         """Train the network this spec describes (no store involved)."""
-        if self.algorithm == "ppo":
-            return train_ppo(self.task, self.network, self.trainer, self.seed, progress=progress)  # type: ignore[arg-type]
-        return train_supervised(self.task, self.network, self.trainer, self.seed, progress=progress)  # type: ignore[arg-type]
+        fn = train_ppo if self.algorithm == "ppo" else train_supervised
+        return fn(
+            self.task,
+            self.network,
+            self.trainer,
+            self.seed,
+            progress=progress,
+            keep_checkpoints=keep_checkpoints,
+        )  # type: ignore[arg-type]
 
 
 @dataclass
@@ -161,6 +168,28 @@ class StoredRun:
     path: Path
     metrics: dict[str, Any]
     provenance: dict[str, Any]
+
+    @property
+    def has_checkpoints(self) -> bool:
+        """Whether checkpoints along training were stored."""
+        return (self.path / _CHECKPOINTS).exists()
+
+    def checkpoints(self) -> dict[str, tuple[int, float, RNN]]:
+        """Checkpoints along training: ``{label: (trials seen, accuracy, network)}``.
+
+        Labels: ``frac_<f>`` (fraction f of the trials seen), ``acc_<a>`` (first evaluation
+        at accuracy >= a), ``criterion``. Empty when none were stored.
+        """
+        if not self.has_checkpoints:
+            return {}
+        raw = torch.load(self.path / _CHECKPOINTS, weights_only=True)
+        out = {}
+        for label, c in raw.items():
+            net = RNN(self.spec.network)
+            net.load_state_dict(c["state"])
+            net.eval()
+            out[label] = (int(c["trials"]), float(c["accuracy"]), net)
+        return out
 
     def network(self) -> RNN:
         """The trained network (in eval mode)."""
@@ -213,7 +242,8 @@ class Store:
             sums = json.loads(ck.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise CorruptRunError(f"{ck}: unreadable ({e})") from e
-        for name in _FILES:
+        names = list(_FILES) + ([_CHECKPOINTS] if _CHECKPOINTS in sums else [])
+        for name in names:
             f = p / name
             if not f.exists():
                 raise CorruptRunError(f"{p}: missing {name}")
@@ -261,7 +291,11 @@ class Store:
             torch.save(result.net.state_dict(), tmp / "model.pt")
             export_weights(result.net, tmp / "weights.npz")
             _write_json(tmp / "metrics.json", result.metrics())
-            _write_json(tmp / "checksums.json", {n: _sha256(tmp / n) for n in _FILES})
+            names = list(_FILES)
+            if result.checkpoints:
+                torch.save(result.checkpoints, tmp / _CHECKPOINTS)
+                names.append(_CHECKPOINTS)
+            _write_json(tmp / "checksums.json", {n: _sha256(tmp / n) for n in names})
             if final.exists():
                 shutil.rmtree(final)
             os.replace(tmp, final)
@@ -271,15 +305,24 @@ class Store:
         return final
 
     def get_or_train(
-        self, spec: RunSpec, *, train: bool = True, progress: bool = True
+        self,
+        spec: RunSpec,
+        *,
+        train: bool = True,
+        progress: bool = True,
+        keep_checkpoints: bool = False,
     ) -> StoredRun:
         """Return the stored run, training (and storing) it first when missing or corrupt.
 
-        With ``train=False`` a missing run raises ``FileNotFoundError`` instead.
+        With ``train=False`` a missing run raises ``FileNotFoundError`` instead. With
+        ``keep_checkpoints=True`` a complete run without checkpoints is retrained (the same
+        seed gives the same network) to add them.
         """
         st = self.status(spec)
         if st == "complete":
-            return self.load(spec)
+            run = self.load(spec)
+            if not keep_checkpoints or run.has_checkpoints or not train:
+                return run
         if st == "corrupt":
             log.warning("run %s is incomplete or corrupt; recomputing", self.path(spec))
             if train:
@@ -287,7 +330,7 @@ class Store:
         if not train:
             return self.load(spec)  # raises with a clear message
         log.info("training %s seed %d -> %s", spec.algorithm, spec.seed, self.path(spec))
-        result = spec.train(progress=progress)
+        result = spec.train(progress=progress, keep_checkpoints=keep_checkpoints)
         self.save(spec, result)
         return self.load(spec)
 

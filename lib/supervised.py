@@ -48,7 +48,9 @@ class SLConfig:
             "why": "95 % of the ideal observer (the literal 95 % is unreachable)",
         },
     )
-    max_trials: int = field(default=1_000_000, metadata={"source": "companion", "why": "budget"})
+    max_trials: int = field(
+        default=300_000, metadata={"source": "companion", "why": "budget (~3 min on 1 core)"}
+    )
 
     def __post_init__(self) -> None:
         for name in ("lr", "decision_weight", "grad_clip"):
@@ -75,6 +77,7 @@ def train_supervised(
     seed: int,
     *,
     progress: bool = True,
+    keep_checkpoints: bool = False,
 ) -> TrainResult:
     """Train one network by supervised learning until the criterion or the budget.
 
@@ -86,6 +89,8 @@ def train_supervised(
         machine gives the same network bit for bit.
     progress : bool
         Show a tqdm progress bar.
+    keep_checkpoints : bool
+        Keep checkpoints along training (see :class:`lib.training.Monitor`).
     """
     g_init, g_data = seeded_generators(seed)
     net = RNN(net_cfg, generator=g_init)
@@ -99,6 +104,7 @@ def train_supervised(
         cfg.max_trials,
         progress,
         desc=f"SL seed {seed}",
+        keep_checkpoints=keep_checkpoints,
     )
     trials = steps = update = 0
     losses: list[float] = []

@@ -24,6 +24,10 @@ __all__ = ["TrainResult", "criterion_accuracy", "Monitor", "FINAL_EVAL_TRIALS"]
 
 #: Trials of the independent final evaluation recorded in ``metrics.json``.
 FINAL_EVAL_TRIALS = 5000
+#: Accuracy levels whose first crossing is kept as a checkpoint (plus the criterion).
+CHECKPOINT_ACCURACIES = (0.5, 0.7, 0.9)
+#: Fractions of the training run (in trials seen) kept as checkpoints.
+CHECKPOINT_FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
 
 
 def criterion_accuracy(task: TaskConfig, fraction: float) -> float:
@@ -52,6 +56,7 @@ class TrainResult:
     wall_seconds: float
     final_accuracy: float
     curve: list[dict[str, Any]] = field(default_factory=list)
+    checkpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, Any]:
         """JSON-friendly summary (everything but the network)."""
@@ -87,6 +92,10 @@ class Monitor:
         Show a tqdm bar.
     desc : str
         Bar label.
+    keep_checkpoints : bool
+        Keep the weights at every evaluation and select, at the end, those at fixed
+        fractions of training (:data:`CHECKPOINT_FRACTIONS`) and at the first crossing of
+        :data:`CHECKPOINT_ACCURACIES` and of the criterion.
     """
 
     def __init__(
@@ -99,6 +108,7 @@ class Monitor:
         max_trials: int,
         progress: bool = True,
         desc: str = "train",
+        keep_checkpoints: bool = False,
     ) -> None:
         self.net, self.task, self.seed = net, task, seed
         self.criterion, self.eval_trials, self.max_trials = criterion, eval_trials, max_trials
@@ -112,6 +122,13 @@ class Monitor:
             total=max_trials, desc=desc, unit="trial", disable=not progress, leave=False
         )
         self._last_trials = 0
+        self.keep_checkpoints = keep_checkpoints
+        self._snapshots: list[tuple[int, float, dict[str, torch.Tensor]]] = []
+        if keep_checkpoints:
+            self._snapshots.append((0, float("nan"), self._state()))
+
+    def _state(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().clone() for k, v in self.net.state_dict().items()}
 
     def evaluate(self, update: int, trials: int, steps: int, **extra: float) -> bool:
         """Evaluate greedily, log a learning-curve point; True when training should stop."""
@@ -135,6 +152,8 @@ class Monitor:
             {k: (None if v is None or not np.isfinite(v) else float(v)) for k, v in extra.items()}
         )
         self.curve.append(point)
+        if self.keep_checkpoints:
+            self._snapshots.append((trials, acc, self._state()))
         self.bar.update(max(0, min(trials, self.max_trials) - self._last_trials))
         self._last_trials = min(trials, self.max_trials)
         self.bar.set_postfix(acc=f"{acc:.3f}", goal=f"{self.criterion:.3f}")
@@ -143,6 +162,11 @@ class Monitor:
             self.trials_to_criterion, self.steps_to_criterion = trials, steps
             return True
         return trials >= self.max_trials
+
+    def _select_checkpoints(self, trials: int) -> dict[str, dict[str, Any]]:
+        if not self.keep_checkpoints:
+            return {}
+        return select_checkpoints(self._snapshots, trials, self.criterion)
 
     def finish(self, trials: int, steps: int) -> TrainResult:
         """Close the bar, measure the final accuracy on independent trials, pack the result."""
@@ -153,6 +177,7 @@ class Monitor:
             evaluate(self.net, self.task, FINAL_EVAL_TRIALS, _eval_seed(self.seed, -2))["accuracy"]
         )
         return TrainResult(
+            checkpoints=self._select_checkpoints(trials),
             net=self.net,
             converged=self.converged,
             criterion=self.criterion,
@@ -164,6 +189,38 @@ class Monitor:
             final_accuracy=final,
             curve=self.curve,
         )
+
+
+def _label(x: float) -> str:
+    return f"{x:g}"
+
+
+def select_checkpoints(
+    snapshots: list[tuple[int, float, dict[str, torch.Tensor]]], total_trials: int, criterion: float
+) -> dict[str, dict[str, Any]]:
+    """Pick checkpoints from ``(trials, accuracy, state)`` snapshots (the first is the
+    initial network): the snapshot nearest each fraction of ``total_trials`` and the first
+    reaching each accuracy level and the criterion. Returns ``{label: {trials, accuracy,
+    state}}`` with labels like ``"frac_0.25"`` and ``"acc_0.7"``, ``"criterion"``."""
+    out: dict[str, dict[str, Any]] = {}
+    if not snapshots:
+        return out
+    tr = np.array([s[0] for s in snapshots])
+    for f in CHECKPOINT_FRACTIONS:
+        j = int(np.argmin(np.abs(tr - f * total_trials)))
+        out[f"frac_{_label(f)}"] = {
+            "trials": int(tr[j]),
+            "accuracy": snapshots[j][1],
+            "state": snapshots[j][2],
+        }
+    for name, level in [(f"acc_{_label(a)}", a) for a in CHECKPOINT_ACCURACIES] + [
+        ("criterion", criterion)
+    ]:
+        for t, acc, state in snapshots:
+            if np.isfinite(acc) and acc >= level:
+                out[name] = {"trials": int(t), "accuracy": acc, "state": state}
+                break
+    return out
 
 
 def seeded_generators(seed: int) -> tuple[torch.Generator, torch.Generator]:

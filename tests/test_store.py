@@ -149,3 +149,39 @@ def test_cli_train_prints_run_dir_and_rejects_bad_input(tmp_path):
         )
         assert r.returncode != 0 and "error" in r.stderr.lower()
     assert len(list((tmp_path / "runs").iterdir())) == 1
+
+
+def test_checkpoints_are_stored_and_reused(tmp_path):
+    st = Store(tmp_path)
+    spec = RunSpec(
+        "sl",
+        0,
+        TaskConfig(),
+        NetworkConfig(hidden=8),
+        SLConfig(batch=8, eval_every=2, eval_trials=50, max_trials=160),
+    )
+    plain = st.get_or_train(spec, progress=False)
+    assert not plain.has_checkpoints and plain.checkpoints() == {}
+    run = st.get_or_train(spec, progress=False, keep_checkpoints=True)  # retrained to add them
+    assert run.has_checkpoints and st.status(spec) == "complete"
+    ck = run.checkpoints()
+    assert {"frac_0", "frac_0.5", "frac_1"} <= set(ck)
+    t0, _, net0 = ck["frac_0"]
+    assert t0 == 0
+    # the initial checkpoint is the untrained network of this seed
+    from lib.network import RNN
+    from lib.training import seeded_generators
+
+    fresh = RNN(spec.network, generator=seeded_generators(0)[0])
+    for k, v in fresh.state_dict().items():
+        assert torch.equal(v, net0.state_dict()[k])
+    t1, _, net1 = ck["frac_1"]
+    assert t1 == 160
+    for k, v in run.network().state_dict().items():
+        assert torch.equal(v, net1.state_dict()[k])
+    # the checkpoint file is covered by the checksums
+    p = run.path / "checkpoints.pt"
+    b = bytearray(p.read_bytes())
+    b[-10] ^= 0xFF
+    p.write_bytes(bytes(b))
+    assert st.status(spec) == "corrupt"
