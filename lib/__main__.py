@@ -68,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     cs.add_argument("--seeds", type=_nonneg_int, nargs="*", default=None, help="only these seeds")
     cs.add_argument("--grid", type=_positive_int, default=21)
     cs.add_argument("--store", default=None)
+    sw = sub.add_parser("sweep", help="run (or report on) a named sweep")
+    sw.add_argument("name", help="initialization | complexity")
+    sw.add_argument("--profile", default="paper", help="smoke | paper")
+    sw.add_argument("--workers", type=_positive_int, default=2, help="local worker processes")
+    sw.add_argument("--scheduler", default=None, help="address of a Dask scheduler")
+    sw.add_argument("--status", action="store_true", help="only report done / missing / failed")
+    sw.add_argument("--retry-failed", action="store_true")
+    sw.add_argument("--store", default=None)
     ls = sub.add_parser("list", help="list the complete runs in the store")
     ls.add_argument("--store", default=None)
     return p
@@ -76,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.cmd == "list":
         for r in Store(args.store).all_runs():
             m = r.metrics
@@ -85,6 +95,31 @@ def main(argv: list[str] | None = None) -> int:
                 f"trials={m['trials_seen']}"
             )
         return 0
+    if args.cmd == "sweep":
+        from .sweep import get_sweep, run_sweep, sweep_status
+
+        try:
+            get_sweep(args.name, args.profile)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        if args.status:
+            df = sweep_status(args.name, args.profile, args.store)
+        else:
+            df = run_sweep(
+                args.name,
+                args.profile,
+                args.store,
+                workers=args.workers,
+                scheduler=args.scheduler,
+                retry_failed=args.retry_failed,
+            )
+        counts = df.state.value_counts().to_dict()
+        print(
+            f"sweep {args.name} ({args.profile}): {len(df)} tasks: "
+            + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+        )
+        return 0 if counts.get("failed", 0) == 0 else 1
     if args.cmd == "census":
         from .census import CensusConfig, census
 

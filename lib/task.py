@@ -52,7 +52,10 @@ __all__ = [
     "TaskConfig",
     "Trials",
     "ideal_observer_accuracy",
+    "COMPLEXITY_LEVELS",
     "ideal_observer_p_choice1",
+    "level_of",
+    "task_for_level",
     "observe",
     "sample_trial_params",
     "sample_trials",
@@ -198,6 +201,32 @@ class TaskConfig:
         if unknown:
             raise ValueError(f"unknown TaskConfig fields: {sorted(unknown)}")
         return cls(**d)
+
+
+#: Task-difficulty levels of the complexity chapter (a companion choice): harder = lower
+#: coherences, more noise, longer delays. ``standard`` is NeuroGym's default task.
+COMPLEXITY_LEVELS: dict[str, dict[str, Any]] = {
+    "easy": {"coherences": (15.0, 30.0, 50.0), "sigma": 0.5},
+    "standard": {},
+    "hard": {"coherences": (3.0, 6.0, 12.0), "sigma": 1.5, "delay_mean_ms": 1000.0},
+}
+
+
+def task_for_level(level: str, **overrides: Any) -> TaskConfig:
+    """The :class:`TaskConfig` of a complexity level (see :data:`COMPLEXITY_LEVELS`)."""
+    if level not in COMPLEXITY_LEVELS:
+        raise ValueError(
+            f"unknown complexity level {level!r}; choose one of {list(COMPLEXITY_LEVELS)}"
+        )
+    return TaskConfig(**{**COMPLEXITY_LEVELS[level], **overrides})
+
+
+def level_of(task: TaskConfig) -> str | None:
+    """The complexity level a task belongs to (None if it matches none)."""
+    for name in COMPLEXITY_LEVELS:
+        if task_for_level(name, semantics=task.semantics) == task:
+            return name
+    return None
 
 
 @dataclass

@@ -1,0 +1,358 @@
+"""Sweeps: named lists of runs (and the analyses to run on each), computed only where the
+store lacks them, in worker processes on this machine or on a Dask cluster.
+
+Scheduling is Dask's (``dask.distributed``): locally a :class:`~distributed.LocalCluster`
+of single-threaded worker processes, remotely any scheduler address (for instance a Slurm
+cluster started with ``dask-jobqueue``; see the README). Every result is written atomically
+by the store and verified by checksum when read, so a sweep killed at any moment (SIGKILL
+included) and started again finishes with nothing lost or corrupt. A failing run is recorded
+(``<store>/sweeps/failures/<run_id>.json``, with its traceback) and does not stop the others.
+
+Summary tables are derived from the store (:func:`summary_table`), never edited by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .census import CENSUS_VERSION, CensusConfig, census
+from .dynamics import OrbitConfig
+from .network import NetworkConfig
+from .ppo import PPOConfig
+from .store import RunSpec, Store
+from .supervised import SLConfig
+from .task import COMPLEXITY_LEVELS, level_of, task_for_level
+
+__all__ = [
+    "PROFILES",
+    "SWEEPS",
+    "SweepTask",
+    "get_sweep",
+    "run_sweep",
+    "run_task",
+    "sweep_status",
+    "summary_table",
+]
+
+log = logging.getLogger(__name__)
+
+PROFILES = ("smoke", "paper")
+
+#: δ grid of the initialisation sweep: bulk spectral radius 9.13·δ ≈ 0.50, 0.68, 0.91, 1.14, 1.51.
+PAPER_DELTAS = (0.055, 0.075, 0.1, 0.125, 0.165)
+PAPER_SEEDS = tuple(range(10))
+#: Runs of the default configuration whose checkpoints are kept (the training-history subset).
+CHECKPOINT_SEEDS = (0, 1, 2, 3, 4)
+
+_SMOKE_ORBIT = OrbitConfig(n_transient=50, n_record=200, max_period=8)
+
+
+@dataclass(frozen=True)
+class SweepTask:
+    """One run of a sweep and the analyses to compute on it."""
+
+    spec: RunSpec
+    census: CensusConfig | None = field(default_factory=CensusConfig)
+    keep_checkpoints: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form sent to workers."""
+        return {
+            "spec": self.spec.to_dict(),
+            "census": None if self.census is None else self.census.to_dict(),
+            "keep_checkpoints": self.keep_checkpoints,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SweepTask:
+        """Inverse of :meth:`to_dict`."""
+        c = d["census"]
+        cc = None
+        if c is not None:
+            c = dict(c)
+            c["orbit"] = OrbitConfig(**c["orbit"])
+            cc = CensusConfig(**c)
+        return cls(RunSpec.from_dict(d["spec"]), cc, bool(d["keep_checkpoints"]))
+
+
+def _trainers(profile: str) -> tuple[NetworkConfig, dict[str, Any], CensusConfig]:
+    if profile == "smoke":
+        return (
+            NetworkConfig(hidden=16),
+            {
+                "ppo": PPOConfig(
+                    n_envs=16,
+                    n_steps=16,
+                    n_minibatches=2,
+                    n_epochs=1,
+                    eval_every=2,
+                    eval_trials=100,
+                    max_trials=200,
+                ),
+                "sl": SLConfig(batch=16, eval_every=5, eval_trials=100, max_trials=320),
+            },
+            CensusConfig(grid=3, n_trial_states=1, orbit=_SMOKE_ORBIT),
+        )
+    return NetworkConfig(), {"ppo": PPOConfig(), "sl": SLConfig()}, CensusConfig()
+
+
+def initialization_sweep(profile: str) -> list[SweepTask]:
+    """PPO and SL × a δ grid spanning the edge of chaos × seeds (paper: 5 δ × 10 seeds)."""
+    net, tr, cc = _trainers(profile)
+    deltas, seeds = ((0.05, 0.15), (0, 1)) if profile == "smoke" else (PAPER_DELTAS, PAPER_SEEDS)
+    out = []
+    for d in deltas:
+        for alg in ("ppo", "sl"):
+            for s in seeds:
+                spec = RunSpec(
+                    alg,
+                    s,
+                    task_for_level("standard"),
+                    NetworkConfig(hidden=net.hidden, delta=d),
+                    tr[alg],
+                )
+                keep = profile == "paper" and d == NetworkConfig.delta and s in CHECKPOINT_SEEDS
+                out.append(SweepTask(spec, cc, keep))
+    return out
+
+
+def complexity_sweep(profile: str) -> list[SweepTask]:
+    """Task-difficulty levels (:data:`lib.task.COMPLEXITY_LEVELS`) × PPO and SL × seeds."""
+    net, tr, cc = _trainers(profile)
+    levels, seeds = (
+        (("easy", "hard"), (0,)) if profile == "smoke" else (tuple(COMPLEXITY_LEVELS), PAPER_SEEDS)
+    )
+    out = []
+    for lv in levels:
+        for alg in ("ppo", "sl"):
+            for s in seeds:
+                spec = RunSpec(alg, s, task_for_level(lv), net, tr[alg])
+                keep = profile == "paper" and lv == "standard" and s in CHECKPOINT_SEEDS
+                out.append(SweepTask(spec, cc, keep))
+    return out
+
+
+SWEEPS = {"initialization": initialization_sweep, "complexity": complexity_sweep}
+
+
+def get_sweep(name: str, profile: str = "paper") -> list[SweepTask]:
+    """The tasks of a named sweep; unknown names or profiles raise before any compute."""
+    if name not in SWEEPS:
+        raise ValueError(f"unknown sweep {name!r}; choose one of {sorted(SWEEPS)}")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILES}")
+    tasks = SWEEPS[name](profile)
+    if not tasks:
+        raise ValueError(f"sweep {name!r} ({profile}) is empty")
+    return tasks
+
+
+# ---- execution ----------------------------------------------------------------------------
+
+
+def _failure_path(store: Store, run_id: str) -> Path:
+    return store.root / "sweeps" / "failures" / f"{run_id}.json"
+
+
+def _census_done(store: Store, task: SweepTask) -> bool:
+    if task.census is None:
+        return True
+    run = store.load(task.spec)
+    params = {"census": task.census.to_dict(), "version": CENSUS_VERSION}
+    d = store.analysis_dir(run, "census", params)
+    return (d / "checksums.json").exists()
+
+
+def task_state(store: Store, task: SweepTask) -> str:
+    """``done``, ``missing``, ``failed`` (a failure record, no result) or ``corrupt``."""
+    st = store.status(task.spec)
+    if st == "complete":
+        run = store.load(task.spec)
+        if task.keep_checkpoints and not run.has_checkpoints:
+            return "missing"
+        return "done" if _census_done(store, task) else "missing"
+    if _failure_path(store, task.spec.run_id).exists():
+        return "failed"
+    return st
+
+
+def run_task(task: dict[str, Any], store_root: str) -> dict[str, Any]:
+    """Train (or reuse) one run and compute its analyses; never raises.
+
+    Executed on a worker. One torch thread per worker process. A failure is written to the
+    store with its traceback and returned as ``status="failed"``.
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    t = SweepTask.from_dict(task)
+    store = Store(store_root)
+    fail = _failure_path(store, t.spec.run_id)
+    try:
+        run = store.get_or_train(t.spec, progress=False, keep_checkpoints=t.keep_checkpoints)
+        if t.census is not None:
+            census(run, t.census, store)
+        if fail.exists():
+            fail.unlink()
+        return {"run_id": t.spec.run_id, "status": "done", "seconds": time.perf_counter() - t0}
+    except Exception as e:  # noqa: BLE001 - recorded, reported, the sweep goes on
+        fail.parent.mkdir(parents=True, exist_ok=True)
+        rec = {
+            "run_id": t.spec.run_id,
+            "spec": t.spec.to_dict(),
+            "error": repr(e),
+            "traceback": traceback.format_exc(),
+            "time": time.time(),
+        }
+        tmp = fail.parent / f".tmp-{uuid.uuid4().hex[:8]}.json"
+        tmp.write_text(json.dumps(rec, indent=1))
+        os.replace(tmp, fail)
+        return {
+            "run_id": t.spec.run_id,
+            "status": "failed",
+            "error": repr(e),
+            "seconds": time.perf_counter() - t0,
+        }
+
+
+def sweep_status(
+    name: str, profile: str = "paper", store: str | Path | None = None
+) -> pd.DataFrame:
+    """One row per task: run id, algorithm, seed, δ, level and its state."""
+    st = Store(store)
+    rows = []
+    for t in get_sweep(name, profile):
+        s = t.spec
+        rows.append(
+            {
+                "run_id": s.run_id,
+                "algorithm": s.algorithm,
+                "seed": s.seed,
+                "delta": s.network.delta,
+                "hidden": s.network.hidden,
+                "level": level_of(s.task),
+                "state": task_state(st, t),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def run_sweep(
+    name: str,
+    profile: str = "paper",
+    store: str | Path | None = None,
+    *,
+    workers: int = 2,
+    scheduler: str | None = None,
+    progress: bool = True,
+    retry_failed: bool = False,
+) -> pd.DataFrame:
+    """Compute what the store lacks for a sweep; returns :func:`sweep_status` afterwards.
+
+    Parameters
+    ----------
+    name, profile : the sweep (``initialization`` / ``complexity``) and its size.
+    store : store root (default ``data/``).
+    workers : local worker processes (ignored with ``scheduler``).
+    scheduler : address of a running Dask scheduler (``tcp://host:8786``); local cluster if None.
+    retry_failed : also rerun tasks with a failure record.
+    """
+    from dask.distributed import Client, LocalCluster, as_completed
+    from tqdm import tqdm
+
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    tasks = get_sweep(name, profile)
+    st = Store(store)
+    states = [task_state(st, t) for t in tasks]
+    todo = [
+        t
+        for t, s in zip(tasks, states, strict=True)
+        if s in ("missing", "corrupt") or (retry_failed and s == "failed")
+    ]
+    log.info("sweep %s/%s: %d tasks, %d to compute", name, profile, len(tasks), len(todo))
+    if todo:
+        # one BLAS/OpenMP thread per worker process (inherited by the local workers)
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        cluster = None
+        if scheduler:
+            client = Client(scheduler)
+        else:
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = Client(cluster)
+        try:
+            futs = client.map(
+                run_task, [t.to_dict() for t in todo], store_root=str(st.root.resolve()), pure=False
+            )
+            bar = tqdm(total=len(futs), desc=f"sweep {name}", unit="run", disable=not progress)
+            failed = 0
+            for fut in as_completed(futs):
+                res = fut.result()
+                failed += res["status"] == "failed"
+                bar.set_postfix(failed=failed)
+                bar.update(1)
+            bar.close()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    return sweep_status(name, profile, st.root)
+
+
+def summary_table(
+    name: str, profile: str = "paper", store: str | Path | None = None, *, with_census: bool = True
+) -> pd.DataFrame:
+    """One row per completed run of a sweep: config, convergence, cost, accuracy and census
+    results (QP fraction overall and at low coherence), derived from the store."""
+    st = Store(store)
+    rows = []
+    for t in get_sweep(name, profile):
+        s = t.spec
+        if st.status(s) != "complete":
+            continue
+        run = st.load(s)
+        m = run.metrics
+        row = {
+            "run_id": s.run_id,
+            "algorithm": s.algorithm,
+            "seed": s.seed,
+            "delta": s.network.delta,
+            "spectral_radius_expected": s.network.expected_spectral_radius,
+            "hidden": s.network.hidden,
+            "level": level_of(s.task),
+            "converged": m["converged"],
+            "trials_to_criterion": m["trials_to_criterion"],
+            "trials_seen": m["trials_seen"],
+            "wall_seconds": m["wall_seconds"],
+            "criterion": m["criterion"],
+            "final_accuracy": m["final_accuracy"],
+        }
+        if with_census and t.census is not None and _census_done(st, t):
+            res = census(run, t.census, st, compute=False)
+            g = res["grid"]
+            low = (g.c1.abs() <= 15) & (g.c2.abs() <= 15)
+            row.update(
+                {
+                    "qp_fraction": float(g.has_qp.mean()),
+                    "qp_fraction_low_coh": float(g.has_qp[low].mean()),
+                    "chaos_fraction": float(g.has_chaos.mean()),
+                    "divergent_fraction": float(g.kinds.str.contains("divergent").mean()),
+                }
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
