@@ -1,0 +1,52 @@
+# Two entry points (see README): `make book` and `make test`. Both create the virtual
+# environment first when it is missing or out of date (pinned requirements.txt).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Multi-threaded torch spin-waits; passive waiting avoids 40x slow-downs when processes share cores.
+export OMP_WAIT_POLICY := PASSIVE
+export MPLBACKEND := Agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: venv book test lint format bench data census clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
+	@touch $(STAMP)
+
+## Build the book from the stored results in data/ into _build/html (warnings are errors).
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --warningiserror --keep-going --all
+
+## Lint, unit tests, notebooks in smoke mode + nbval, one book build.
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## Speed figures (prints numbers and ratios; never asserts).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+## Train / analyse the stored results (resumable; computes only what data/ lacks).
+data: $(STAMP)
+	$(BIN)/python -m lib sweep initialization --profile paper --workers 2
+	$(BIN)/python -m lib sweep complexity --profile paper --workers 2
+
+clean:
+	rm -rf _build
