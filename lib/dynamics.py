@@ -729,41 +729,47 @@ def relu_fixed_points(
     n_starts: int = 256,
     seed: int = 0,
     start_scale: float | None = None,
+    n_iter: int = 300,
     adam_iters: int = 300,
     dedup_tol: float = 1e-8,
 ) -> ReLUFixedPoints:
-    """All fixed points of :math:`h = \\mathrm{ReLU}(W h + c)` reachable from the candidates.
+    """All fixed points of :math:`h = \\mathrm{ReLU}(W h + c)` reachable from the starts.
 
-    Candidate activation patterns come from (i) the given candidate states (e.g. ends of
-    trajectories), (ii) ``n_starts`` random states and short forward trajectories from them,
-    and (iii) a short batched Adam minimisation of :math:`q = \\tfrac12\\|F(h)-h\\|^2` from
-    the same starts (Golub & Sussillo). Each distinct pattern D is solved exactly,
-    :math:`(I - DW)h = Dc`, and accepted only when :math:`W h + c` has pattern D again (a
-    pre-activation within 1e-9 of 0 counts as either side). Solutions closer than
-    ``dedup_tol`` (relative) are merged. Stability: spectral radius of D W below 1.
+    Starts: the given candidate states plus ``n_starts`` random states in
+    ``[0, start_scale]^n``. Candidate activation patterns come from (i) the last steps of
+    ``n_iter`` forward iterations of the map from every start (stable fixed points), and (ii)
+    a short batched Adam minimisation of :math:`q = \\tfrac12\\|F(h)-h\\|^2` from the same
+    starts (Golub & Sussillo; it also reaches unstable fixed points). Each distinct pattern D
+    is solved exactly, :math:`(I - DW)h = Dc`, and accepted only when :math:`W h + c` has
+    pattern D again (a pre-activation within 1e-9 of 0 counts as either side). Solutions
+    closer than ``dedup_tol`` (relative) are merged. Stability: spectral radius of D W < 1.
     """
     W = np.asarray(W, dtype=float)
     c = np.asarray(c, dtype=float).reshape(-1)
     n = W.shape[0]
     rng = np.random.default_rng(seed)
-    pats = [np.zeros((1, n), dtype=bool)]
+    starts = [np.zeros((1, n))]
     if candidates is not None:
-        C = np.atleast_2d(np.asarray(candidates, dtype=float))
-        pats.append((C @ W.T + c) > 0)
-        pats.append(C > 0)
+        starts.append(np.atleast_2d(np.asarray(candidates, dtype=float)))
     if n_starts > 0:
         scale = start_scale if start_scale is not None else max(1.0, 2 * float(np.abs(c).max()))
-        S = rng.uniform(0, scale, size=(n_starts, n))
-        h = S
-        for _ in range(50):
-            pats.append((h @ W.T + c) > 0)
-            h = np.maximum(h @ W.T + c, 0.0)
-        if adam_iters > 0:
-            hA, _, _ = adam_fixed_points(W, c, S, max_iters=adam_iters, q_tol=0.0)
-            pats.append((hA @ W.T + c) > 0)
+        starts.append(rng.uniform(0, scale, size=(n_starts, n)))
+    S = np.concatenate(starts, 0)
+    pats = [np.zeros((1, n), dtype=bool)]
+    h = S.copy()
+    for t in range(n_iter):
+        pre = h @ W.T + c
+        if t >= n_iter - 3:
+            pats.append(pre > 0)
+        h = np.maximum(pre, 0.0)
+        if not np.all(np.isfinite(h)):
+            h = np.where(np.isfinite(h), h, 0.0)
+    if adam_iters > 0:
+        hA, _, _ = adam_fixed_points(W, c, S, max_iters=adam_iters, q_tol=0.0)
+        pats.append((hA @ W.T + c) > 0)
     P = np.unique(np.concatenate(pats, 0), axis=0)
     H, ok = _solve_patterns(W, c, P)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         pre = H @ W.T + c
         slack = 1e-9 * (1 + np.abs(pre))
         consistent = ok & np.all(np.where(P, pre >= -slack, pre <= slack), 1)
