@@ -522,6 +522,8 @@ def _classify(
     if fixed:
         fi = np.array(fixed)
         X = x[fi]
+        if n <= 64:  # small systems: polish the fixed points by Newton's method
+            X = _newton_polish(step, jacobian, X, fi)
         ev = eigvals(X, fi) if eigvals is not None else _eigvals_chunked(jacobian, X, fi)
         for i, e, xi in zip(fi, ev, X, strict=True):
             records[i] = OrbitRecord(
@@ -539,6 +541,29 @@ def _classify(
                 M = jacobian(P[s : s + 1], np.array([i]))[0] @ M
             rec.lyapunov = _exponents_from_eigs(np.linalg.eigvals(M), k, P.shape[0])
     return [r for r in records]  # type: ignore[misc]
+
+
+def _newton_polish(
+    step: Callable[[Array, Array], Array],
+    jacobian: Callable[[Array, Array], Array],
+    X: Array,
+    idx: Array,
+    iters: int = 4,
+) -> Array:
+    """A few Newton steps x <- x - (J - I)^{-1} (F(x) - x), kept only where they reduce the
+    residual (a converged orbit is within the periodicity tolerance; Newton makes the point,
+    and so the exponents at it, exact to rounding)."""
+    n = X.shape[1]
+    for _ in range(iters):
+        R = step(X, idx) - X
+        A = jacobian(X, idx) - np.eye(n)[None]
+        try:
+            Xn = X - np.linalg.solve(A, R[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            break
+        better = np.linalg.norm(step(Xn, idx) - Xn, axis=1) < np.linalg.norm(R, axis=1)
+        X = np.where(better[:, None], Xn, X)
+    return X
 
 
 def _eigvals_chunked(
