@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 #: Bump when the census code changes what it computes.
-CENSUS_VERSION = "1"
+CENSUS_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -243,13 +243,19 @@ def _classify_inputs(
 
 
 def _attractor_rows(
-    recs: list[OrbitRecord], base: dict[str, Any], W_out: np.ndarray, b_out: np.ndarray
+    recs: list[OrbitRecord], base: dict[str, Any], A: dict[str, np.ndarray], c_go: np.ndarray
 ) -> list[dict[str, Any]]:
+    """Table rows of the attractors of one input. ``readout_choice`` is the policy's argmax at
+    the attractor's centre; ``go_choice`` the argmax one step after the go cue (decision-
+    period input ``c_go``) from there: the choice the network would make if asked then."""
+    W_out, b_out, W = A["W_out"], A["b_out"], A["W_rec"]
     rows = []
     for r in recs:
         lam = np.full(3, np.nan)
         lam[: min(3, len(r.lyapunov))] = r.lyapunov[:3]
-        centre = r.points.mean(0) if r.points.size else np.full(W_out.shape[1], np.nan)
+        centre = r.points.mean(0) if r.points.size else np.full(W.shape[0], np.nan)
+        finite = bool(np.all(np.isfinite(centre)))
+        go = np.maximum(W @ centre + c_go, 0.0) if finite else centre
         rows.append(
             {
                 **base,
@@ -264,9 +270,8 @@ def _attractor_rows(
                 "n_initial_states": getattr(r, "n_initial_states", 1),
                 "mean_rate": float(centre.mean()),
                 "n_active": int((centre > 0).sum()),
-                "readout_choice": int(np.argmax(W_out @ centre + b_out))
-                if np.all(np.isfinite(centre))
-                else -1,
+                "readout_choice": int(np.argmax(W_out @ centre + b_out)) if finite else -1,
+                "go_choice": int(np.argmax(W_out @ go + b_out)) if finite else -1,
             }
         )
     return rows
@@ -283,16 +288,15 @@ def compute_census(run: StoredRun, cfg: CensusConfig) -> dict[str, pd.DataFrame]
     for ctx in (0, 1):
         H0 = initial_states(run, ctx, cfg.n_trial_states, cfg.trial_seed)
         C = stimulus_inputs(ctx, c1, c2) @ Win.T + b
+        c_go = (stimulus_inputs(ctx, [0.0], [0.0], "decision") @ Win.T + b)[0]
         per_point = _classify_inputs(W, C, H0, cfg)
         for g, recs in enumerate(per_point):
             base = {"context": ctx + 1, "c1": c1[g], "c2": c2[g]}
-            attractors += _attractor_rows(recs, base, A["W_out"], A["b_out"])
-        for period in ("delay", "decision"):
-            Cd = stimulus_inputs(ctx, [0.0], [0.0], period) @ Win.T + b
+            attractors += _attractor_rows(recs, base, A, c_go)
+        for inp in ("delay", "decision"):
+            Cd = stimulus_inputs(ctx, [0.0], [0.0], inp) @ Win.T + b
             recs = _classify_inputs(W, Cd, H0, cfg)[0]
-            decision += _attractor_rows(
-                recs, {"context": ctx + 1, "period": period}, A["W_out"], A["b_out"]
-            )
+            decision += _attractor_rows(recs, {"context": ctx + 1, "input": inp}, A, c_go)
     att = pd.DataFrame(attractors)
     grid = (
         att.groupby(["context", "c1", "c2"])

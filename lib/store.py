@@ -191,6 +191,14 @@ class StoredRun:
             out[label] = (int(c["trials"]), float(c["accuracy"]), net)
         return out
 
+    def initial_network(self) -> RNN:
+        """The network before training, rebuilt from the seed (equal to checkpoint ``frac_0``)."""
+        from .training import seeded_generators
+
+        net = RNN(self.spec.network, generator=seeded_generators(self.spec.seed)[0])
+        net.eval()
+        return net
+
     def network(self) -> RNN:
         """The trained network (in eval mode)."""
         net = RNN(self.spec.network)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .census import CENSUS_VERSION, CensusConfig, census
@@ -327,6 +328,8 @@ def summary_table(
             continue
         run = st.load(s)
         m = run.metrics
+        W0 = run.initial_network().W_rec.detach().double().numpy()
+        W1 = run.network().W_rec.detach().double().numpy()
         row = {
             "run_id": s.run_id,
             "algorithm": s.algorithm,
@@ -341,6 +344,8 @@ def summary_table(
             "wall_seconds": m["wall_seconds"],
             "criterion": m["criterion"],
             "final_accuracy": m["final_accuracy"],
+            "spectral_radius_before": float(np.abs(np.linalg.eigvals(W0)).max()),
+            "spectral_radius_after": float(np.abs(np.linalg.eigvals(W1)).max()),
         }
         if with_census and t.census is not None and _census_done(st, t):
             res = census(run, t.census, st, compute=False)

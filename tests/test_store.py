@@ -175,6 +175,7 @@ def test_checkpoints_are_stored_and_reused(tmp_path):
     fresh = RNN(spec.network, generator=seeded_generators(0)[0])
     for k, v in fresh.state_dict().items():
         assert torch.equal(v, net0.state_dict()[k])
+        assert torch.equal(v, run.initial_network().state_dict()[k])
     t1, _, net1 = ck["frac_1"]
     assert t1 == 160
     for k, v in run.network().state_dict().items():
