@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats as _st
 
-__all__ = ["bootstrap_ci", "compare_groups"]
+__all__ = ["bootstrap_ci", "compare_groups", "pearson_ci", "spearman_ci"]
 
 
 def bootstrap_ci(
@@ -70,3 +70,52 @@ def compare_groups(
     else:
         out["U"] = out["rank_biserial"] = out["p"] = float("nan")
     return out
+
+
+def spearman_ci(
+    x: Sequence[float], y: Sequence[float], level: float = 0.95, n_boot: int = 5000, seed: int = 0
+) -> tuple[float, float, float, float]:
+    """Spearman's rank correlation with a percentile bootstrap CI (pairs resampled).
+
+    Returns (rho, ci_low, ci_high, p); NaNs when fewer than 3 pairs or a constant variable.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    nan = float("nan")
+    if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return nan, nan, nan, nan
+    res = _st.spearmanr(x, y)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, x.size, size=(n_boot, x.size))
+    rx = _st.rankdata(x[idx], axis=1)
+    ry = _st.rankdata(y[idx], axis=1)
+    rx -= rx.mean(1, keepdims=True)
+    ry -= ry.mean(1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (rx * ry).sum(1) / np.sqrt((rx**2).sum(1) * (ry**2).sum(1))
+    r = r[np.isfinite(r)]
+    a = (1 - level) / 2
+    return (
+        float(res.statistic),
+        float(np.quantile(r, a)),
+        float(np.quantile(r, 1 - a)),
+        float(res.pvalue),
+    )
+
+
+def pearson_ci(
+    x: Sequence[float], y: Sequence[float], level: float = 0.95
+) -> tuple[float, float, float, float]:
+    """Pearson's r with the Fisher-z confidence interval. Returns (r, ci_low, ci_high, p)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    nan = float("nan")
+    if x.size < 4 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return nan, nan, nan, nan
+    res = _st.pearsonr(x, y)
+    ci = res.confidence_interval(confidence_level=level)
+    return float(res.statistic), float(ci.low), float(ci.high), float(res.pvalue)
