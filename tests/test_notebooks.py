@@ -29,7 +29,8 @@ def test_notebook_runs_in_smoke_mode_with_injected_parameters(nb, tmp_path):
     )
     csvs = list(out_dir.glob("*.csv"))
     assert csvs, "every panel writes its source data as CSV"
-    assert list(out_dir.glob("*.png")), "figures are saved beside their CSV"
+    if nb.stem != "00_claims":  # the claims chapter is a table, not a figure
+        assert list(out_dir.glob("*.png")), "figures are saved beside their CSV"
 
 
 @pytest.mark.slow

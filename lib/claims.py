@@ -1,0 +1,302 @@
+"""Verdicts on the paper's claims, computed from stored results (one implementation used by
+the chapters and by the claims table).
+
+Each verdict is a :class:`Claim`: the numbers behind it (n, effect size, CI, test, p) and one
+of ``HOLDS``, ``PARTLY``, ``DOES NOT HOLD``, ``NOT TESTED`` / ``INCOMPLETE``. The decision
+rules are written out in each function's docstring; they are companion choices, stated in the
+book, not tuned to the paper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .stats import compare_groups, pearson_ci, spearman_ci
+
+__all__ = [
+    "Claim",
+    "claim_performance",
+    "claims_2_3",
+    "claim_delta",
+    "claim_complexity",
+    "claims_table",
+    "qp_per_network",
+]
+
+
+@dataclass
+class Claim:
+    """One row of the claims table."""
+
+    claim: str
+    chapter: str
+    n: str
+    effect: str
+    ci: str
+    test: str
+    p: float
+    verdict: str
+    numbers: str
+
+    def as_row(self) -> dict:
+        """Dict form for a DataFrame."""
+        return asdict(self)
+
+
+def _fmt_p(p: float) -> str:
+    return "n/a" if not np.isfinite(p) else f"{p:.2g}"
+
+
+def claim_performance(runs: pd.DataFrame, tolerance: float = 0.02) -> Claim:
+    """Claim 1, first half: RL and SL reach similar performance.
+
+    ``runs`` is :func:`lib.experiments.runs_table` of the default networks. HOLDS when every
+    network converged and the mean final accuracies differ by less than ``tolerance``;
+    PARTLY otherwise.
+    """
+    a = runs[runs.algorithm == "ppo"].final_accuracy
+    b = runs[runs.algorithm == "sl"].final_accuracy
+    if len(a) == 0 or len(b) == 0:
+        return Claim(
+            "1. similar performance",
+            "1",
+            "0",
+            "",
+            "",
+            "",
+            float("nan"),
+            "NOT TESTED",
+            "needs RL and SL runs",
+        )
+    r = compare_groups(a, b, ("RL", "SL"))
+    diff = r["mean_RL"] - r["mean_SL"]
+    allconv = bool(runs.converged.all())
+    verdict = "HOLDS" if allconv and abs(diff) < tolerance else "PARTLY"
+    return Claim(
+        "1. RL and SL reach similar performance",
+        "1",
+        f"{r['n_RL']} RL + {r['n_SL']} SL",
+        f"accuracy RL − SL = {diff:+.3f}; rank-biserial r = {r['rank_biserial']:+.2f}",
+        f"RL [{r['ci_low_RL']:.3f}, {r['ci_high_RL']:.3f}], SL [{r['ci_low_SL']:.3f}, {r['ci_high_SL']:.3f}]",
+        "Mann-Whitney U, two-sided",
+        r["p"],
+        verdict,
+        f"final accuracy RL {r['mean_RL']:.3f}, SL {r['mean_SL']:.3f}; converged {int(runs.converged.sum())}/{len(runs)}",
+    )
+
+
+def qp_per_network(censuses: dict[tuple[str, int], dict[str, pd.DataFrame]]) -> pd.DataFrame:
+    """QP fraction (overall, at low coherence |c| ≤ 15 %, elsewhere) per network from censuses
+    keyed by (algorithm, seed)."""
+    rows = []
+    for (alg, seed), res in censuses.items():
+        g = res["grid"]
+        low = (g.c1.abs() <= 15) & (g.c2.abs() <= 15)
+        rows.append(
+            {
+                "algorithm": alg,
+                "seed": seed,
+                "qp_fraction": float(g.has_qp.mean()),
+                "qp_fraction_low_coh": float(g.has_qp[low].mean()),
+                "qp_fraction_high_coh": float(g.has_qp[~low].mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def claims_2_3(per_net: pd.DataFrame, sl_max: float = 0.02) -> tuple[Claim, Claim]:
+    """Claims 2 (RL: hybrid FP + QP landscapes) and 3 (SL: almost only fixed points).
+
+    Claim 2 HOLDS when every RL network has some QP attractor and RL's QP fraction exceeds
+    SL's (rank-biserial r > 0); PARTLY when RL networks have QP attractors but not more than SL;
+    DOES NOT HOLD when none has. Claim 3 HOLDS when SL's mean QP fraction is below ``sl_max``
+    and below RL's; PARTLY when only below RL's; DOES NOT HOLD otherwise.
+    """
+    a = per_net[per_net.algorithm == "ppo"].qp_fraction
+    b = per_net[per_net.algorithm == "sl"].qp_fraction
+    if len(a) == 0 or len(b) == 0:
+        nt = Claim("", "2", "0", "", "", "", float("nan"), "NOT TESTED", "needs RL and SL censuses")
+        return nt, nt
+    r = compare_groups(a, b, ("RL", "SL"))
+    low = compare_groups(
+        per_net[per_net.algorithm == "ppo"].qp_fraction_low_coh,
+        per_net[per_net.algorithm == "sl"].qp_fraction_low_coh,
+        ("RL", "SL"),
+    )
+    n = f"{r['n_RL']} RL + {r['n_SL']} SL"
+    ci = f"RL [{r['ci_low_RL']:.3f}, {r['ci_high_RL']:.3f}], SL [{r['ci_low_SL']:.3f}, {r['ci_high_SL']:.3f}]"
+    rl_any = int((a > 0).sum())
+    more = r["mean_RL"] > r["mean_SL"] and r["rank_biserial"] > 0
+    v2 = "HOLDS" if rl_any == len(a) and more else ("PARTLY" if rl_any > 0 else "DOES NOT HOLD")
+    c2 = Claim(
+        "2. RL finds hybrid landscapes (fixed points + QP, QP mostly at low coherence)",
+        "2",
+        n,
+        f"QP fraction RL − SL = {r['mean_RL'] - r['mean_SL']:+.3f}; rank-biserial r = {r['rank_biserial']:+.2f}",
+        ci,
+        "Mann-Whitney U, two-sided",
+        r["p"],
+        v2,
+        f"RL networks with QP: {rl_any}/{len(a)}; QP fraction RL {r['mean_RL']:.3f} (low coherence {low['mean_RL']:.3f}), "
+        f"SL {r['mean_SL']:.3f} (low coherence {low['mean_SL']:.3f})",
+    )
+    below_rl = r["mean_SL"] < r["mean_RL"]
+    v3 = (
+        "HOLDS"
+        if r["mean_SL"] < sl_max and below_rl
+        else ("PARTLY" if below_rl else "DOES NOT HOLD")
+    )
+    c3 = Claim(
+        "3. SL converges almost only to fixed points",
+        "2",
+        n,
+        f"SL QP fraction {r['mean_SL']:.3f} (rule: < {sl_max} and below RL)",
+        ci,
+        "Mann-Whitney U, two-sided",
+        r["p"],
+        v3,
+        f"SL networks with QP: {int((b > 0).sum())}/{len(b)}",
+    )
+    return c2, c3
+
+
+def claim_delta(tab: pd.DataFrame, n_expected: int | None = None) -> Claim:
+    """Claim 5, δ part: wider initialisation, more QP under RL.
+
+    ``tab`` is :func:`lib.sweep.summary_table` of the initialisation sweep. HOLDS when
+    Spearman's ρ(QP fraction, δ) over RL networks is positive with p < 0.05; PARTLY when
+    positive but not significant; DOES NOT HOLD otherwise. INCOMPLETE is prefixed when fewer
+    runs than ``n_expected`` are stored.
+    """
+    d = tab.dropna(subset=["qp_fraction"]) if "qp_fraction" in tab.columns else tab.iloc[0:0]
+    rl = d[d.algorithm == "ppo"]
+    if rl.delta.nunique() < 2:
+        return Claim(
+            "5a. wider δ → more QP under RL",
+            "4",
+            f"{len(rl)} RL",
+            "",
+            "",
+            "Spearman",
+            float("nan"),
+            "NOT TESTED YET",
+            "needs RL censuses at ≥ 2 values of δ (sweep running)",
+        )
+    rho, lo, hi, p = spearman_ci(rl.delta, rl.qp_fraction)
+    v = "HOLDS" if rho > 0 and p < 0.05 else ("PARTLY" if rho > 0 else "DOES NOT HOLD")
+    if n_expected is not None and len(d) < n_expected:
+        v = f"INCOMPLETE ({len(d)}/{n_expected} runs): {v}"
+    sl = d[d.algorithm == "sl"]
+    rho_sl = spearman_ci(sl.delta, sl.qp_fraction)[0] if sl.delta.nunique() >= 2 else float("nan")
+    return Claim(
+        "5a. wider δ → more QP under RL",
+        "4",
+        f"{len(rl)} RL networks over {rl.delta.nunique()} δ",
+        f"Spearman ρ = {rho:+.2f} (SL: {rho_sl:+.2f})",
+        f"[{lo:+.2f}, {hi:+.2f}]",
+        "Spearman, two-sided",
+        p,
+        v,
+        "; ".join(f"δ={k:g}: {g.qp_fraction.mean():.3f}" for k, g in rl.groupby("delta")),
+    )
+
+
+def claim_complexity(
+    tab: pd.DataFrame, ideal: dict[str, float], n_expected: int | None = None
+) -> Claim:
+    """Claim 5, complexity part: QP prevalence goes with performance, more on harder tasks.
+
+    Per level, Pearson's r between RL networks' QP fraction and final accuracy relative to
+    the level's ideal observer (``ideal``). HOLDS when some level has r > 0 with p < 0.05 and
+    r grows from the easy to the hard level; PARTLY when one of the two; DOES NOT HOLD
+    otherwise.
+    """
+    d = tab.dropna(subset=["qp_fraction"]) if "qp_fraction" in tab.columns else tab.iloc[0:0]
+    rl = d[d.algorithm == "ppo"].copy()
+    if rl.empty or rl.level.nunique() < 2:
+        return Claim(
+            "5b. QP goes with performance, more on harder tasks",
+            "5",
+            f"{len(rl)} RL",
+            "",
+            "",
+            "Pearson",
+            float("nan"),
+            "NOT TESTED YET",
+            "needs RL censuses at ≥ 2 levels (sweep running)",
+        )
+    rl["rel"] = rl.final_accuracy / rl.level.map(ideal)
+    res = {lv: pearson_ci(g.qp_fraction, g.rel) for lv, g in rl.groupby("level")}
+    sig = [lv for lv, (r, _, _, p) in res.items() if np.isfinite(r) and r > 0 and p < 0.05]
+    grows = "easy" in res and "hard" in res and res["hard"][0] > res["easy"][0]
+    v = "HOLDS" if sig and grows else ("PARTLY" if sig or grows else "DOES NOT HOLD")
+    if n_expected is not None and len(d) < n_expected:
+        v = f"INCOMPLETE ({len(d)}/{n_expected} runs): {v}"
+    hard = res.get("hard", (float("nan"),) * 4)
+    return Claim(
+        "5b. QP goes with performance, more on harder tasks",
+        "5",
+        f"{len(rl)} RL networks over {rl.level.nunique()} levels",
+        "; ".join(f"{lv}: r = {r:+.2f}" for lv, (r, *_rest) in res.items()),
+        f"hard: [{hard[1]:+.2f}, {hard[2]:+.2f}]",
+        "Pearson (Fisher z CI)",
+        hard[3],
+        v,
+        "; ".join(f"{lv}: p = {_fmt_p(p)}" for lv, (_, _, _, p) in res.items()),
+    )
+
+
+def claims_table(store: str | Path | None = None) -> pd.DataFrame:
+    """Every claim's row, computed from the store (book mode: nothing is trained or analysed)."""
+    from .census import CensusConfig, census
+    from .experiments import resolve_runs, runs_table, specs_for
+    from .sweep import get_sweep, summary_table
+    from .task import COMPLEXITY_LEVELS, ideal_observer_accuracy, task_for_level
+
+    specs = specs_for("book", ["ppo", "sl"], list(range(5)), 0.1, 250)
+    try:
+        runs = resolve_runs(specs, store, "book", progress=False)
+        rows = [claim_performance(runs_table(runs))]
+        cz = {
+            (r.spec.algorithm, r.spec.seed): census(r, CensusConfig(), compute=False) for r in runs
+        }
+        rows += list(claims_2_3(qp_per_network(cz)))
+    except FileNotFoundError as e:
+        why = f"stored results missing: {e}"[:160]
+        rows = [
+            Claim(name, ch, "0", "", "", "", float("nan"), "NOT TESTED YET", why)
+            for name, ch in (
+                ("1. similar performance", "1"),
+                ("2. hybrid landscapes under RL", "2"),
+                ("3. SL: fixed points only", "2"),
+            )
+        ]
+    rows.append(
+        Claim(
+            "4. RL gives balanced populations; balance → robustness",
+            "3",
+            "",
+            "",
+            "",
+            "",
+            float("nan"),
+            "NOT TESTED YET",
+            "populations chapter pending",
+        )
+    )
+    rows.append(
+        claim_delta(
+            summary_table("initialization", "paper", store), len(get_sweep("initialization"))
+        )
+    )
+    ideal = {lv: ideal_observer_accuracy(task_for_level(lv)) for lv in COMPLEXITY_LEVELS}
+    rows.append(
+        claim_complexity(
+            summary_table("complexity", "paper", store), ideal, len(get_sweep("complexity"))
+        )
+    )
+    return pd.DataFrame([r.as_row() for r in rows])
