@@ -32,7 +32,7 @@ from .network import NetworkConfig
 from .ppo import PPOConfig
 from .store import RunSpec, Store
 from .supervised import SLConfig
-from .task import COMPLEXITY_LEVELS, level_of, task_for_level
+from .task import COMPLEXITY_LEVELS, level_of, task_for_level  # noqa: F401 (level_of re-exported)
 
 __all__ = [
     "PROFILES",
@@ -175,13 +175,15 @@ def _census_done(store: Store, task: SweepTask) -> bool:
 
 
 def task_state(store: Store, task: SweepTask) -> str:
-    """``done``, ``missing``, ``failed`` (a failure record, no result) or ``corrupt``."""
+    """``done``, ``missing``, ``failed`` (a failure record and no complete result) or
+    ``corrupt``."""
     st = store.status(task.spec)
     if st == "complete":
         run = store.load(task.spec)
-        if task.keep_checkpoints and not run.has_checkpoints:
-            return "missing"
-        return "done" if _census_done(store, task) else "missing"
+        done = (not task.keep_checkpoints or run.has_checkpoints) and _census_done(store, task)
+        if done:
+            return "done"
+        st = "missing"
     if _failure_path(store, task.spec.run_id).exists():
         return "failed"
     return st
