@@ -172,7 +172,9 @@ def claim_delta(tab: pd.DataFrame, n_expected: int | None = None) -> Claim:
     positive but not significant; DOES NOT HOLD otherwise. INCOMPLETE is prefixed when fewer
     runs than ``n_expected`` are stored.
     """
-    d = tab.dropna(subset=["qp_fraction"]) if "qp_fraction" in tab.columns else tab.iloc[0:0]
+    if tab.empty or "qp_fraction" not in tab.columns:
+        tab = pd.DataFrame(columns=["algorithm", "delta", "qp_fraction", "seed"])
+    d = tab.dropna(subset=["qp_fraction"])
     rl = d[d.algorithm == "ppo"]
     if rl.delta.nunique() < 2:
         return Claim(
@@ -215,7 +217,9 @@ def claim_complexity(
     r grows from the easy to the hard level; PARTLY when one of the two; DOES NOT HOLD
     otherwise.
     """
-    d = tab.dropna(subset=["qp_fraction"]) if "qp_fraction" in tab.columns else tab.iloc[0:0]
+    if tab.empty or "qp_fraction" not in tab.columns:
+        tab = pd.DataFrame(columns=["algorithm", "level", "qp_fraction", "final_accuracy"])
+    d = tab.dropna(subset=["qp_fraction"])
     rl = d[d.algorithm == "ppo"].copy()
     if rl.empty or rl.level.nunique() < 2:
         return Claim(
