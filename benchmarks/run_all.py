@@ -1,18 +1,34 @@
 """Speed figures of the companion, printed as numbers and ratios (never asserted).
 
-Foundation (250 units, this machine's cores):
-  * PPO environment steps per second: rollout only (env + policy) and end-to-end training;
-  * time to criterion for PPO and SL, median of 3 seeds (seeds 100-102, not the stored runs);
-  * the same task in NeuroGym 1.0.8 with stable-baselines3's RecurrentPPO, installed into
-    ``benchmarks/.venv-sb3`` by this script (never into requirements.txt): ratio of env steps/s.
-Dynamics:
-  * the census of one stored 250-unit network (2 contexts x 21 x 21 x 5 initial states,
-    2,000 recorded steps with 3 exponents);
-  * exact ReLU fixed points against Golub-style batched Adam from 1,000 starts: time to
-    residual q < 1e-12 and how many fixed points each finds.
+Foundation (250 units, 2 torch threads by default):
 
-Usage: ``python benchmarks/run_all.py [--quick] [--skip-sb3] [--only foundation|dynamics]``.
-Results also go to ``benchmarks/results/*.json``.
+1. PPO environment steps per second of :func:`lib.ppo.train_ppo`: *rollout only* (batched
+   :class:`lib.task.CtxDMEnv` step + :class:`lib.network.RNN` policy step, no update) and
+   *end to end* (rollouts + PPO updates over a fixed budget, criterion out of reach);
+2. time to criterion of PPO and SL with their default configurations, per seed and the
+   median over seeds 100, 101, 102 (not the seeds of the stored runs);
+3. the usual alternative on the same task: NeuroGym 1.0.8's ``ContextDecisionMaking-v0`` with
+   sb3-contrib's ``RecurrentPPO`` (``MlpLstmPolicy``), run by ``benchmarks/sb3_neurogym.py``
+   inside ``benchmarks/.venv-sb3``, a virtual environment this script creates and fills from
+   ``benchmarks/sb3_requirements.txt`` (never the project's requirements). Two SB3 set-ups
+   are timed: ``matched`` (the companion's PPO schedule, one shared LSTM core) and
+   ``defaults`` (RecurrentPPO out of the box); ours/SB3 ratios are printed for both.
+
+Dynamics (``--only dynamics``; needs the stored runs):
+
+* the census of one stored 250-unit network (2 contexts x 21 x 21 x 5 initial states,
+  2,000 recorded steps with 3 exponents);
+* exact ReLU fixed points against Golub-style batched Adam from 1,000 starts: time to
+  residual q < 1e-12 and how many fixed points each finds.
+
+Usage::
+
+    python benchmarks/run_all.py [--quick] [--skip-sb3] [--seeds N] [--threads T]
+                                 [--only foundation|dynamics]
+
+Tables go to stdout; the same numbers to ``benchmarks/results/foundation.json`` and
+``benchmarks/results/dynamics.json`` (git-ignored; ``--quick`` writes ``*-quick.json``).
+The machine may be shared: the load average before and after is recorded with the numbers.
 """
 
 from __future__ import annotations
@@ -26,6 +42,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -34,19 +51,32 @@ import torch  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-from lib.census import CensusConfig, compute_census, initial_states, network_arrays, stimulus_inputs  # noqa: E402
-from lib.dynamics import adam_fixed_points, relu_fixed_points  # noqa: E402
 from lib.network import RNN, NetworkConfig  # noqa: E402
 from lib.ppo import PPOConfig, train_ppo  # noqa: E402
-from lib.store import RunSpec, Store  # noqa: E402
 from lib.supervised import SLConfig, train_supervised  # noqa: E402
-from lib.task import CtxDMEnv, TaskConfig  # noqa: E402
+from lib.task import N_ACTIONS, CtxDMEnv, TaskConfig  # noqa: E402
+
+SB3_VENV = HERE / ".venv-sb3"
+SB3_REQUIREMENTS = HERE / "sb3_requirements.txt"
+SB3_SCRIPT = HERE / "sb3_neurogym.py"
+NEUROGYM_WANTED = "1.0.8"
+#: Tried in order when ``neurogym==1.0.8`` cannot be installed.
+NEUROGYM_FALLBACKS = ("neurogym>=1.0,<1.1", "neurogym<2", "neurogym")
+TARGETS = {"ppo_median_s": 180.0, "sl_median_s": 60.0, "ratio_vs_sb3": 20.0}
 
 
-def rollout_steps_per_s(hidden: int, n_envs: int = 256, steps: int = 300) -> float:
-    """Env steps per second of the batched rollout (env.step + RNN step + sampling)."""
+# ---- 1. environment steps per second -----------------------------------------------------
+def rollout_rate(hidden: int, n_envs: int, steps: int, repeats: int = 3) -> dict[str, Any]:
+    """Env steps/s of the batched rollout, without any update.
+
+    The loop is the rollout of :func:`lib.ppo.train_ppo`: state reset where a trial starts,
+    one RNN step, policy logits, a sampled action, the value head, ``env.step``. Also timed:
+    ``env.step`` alone with uniformly random actions. Each figure is the median of
+    ``repeats`` timings of ``steps`` vector steps.
+    """
     task = TaskConfig()
     net = RNN(NetworkConfig(hidden=hidden), generator=torch.Generator().manual_seed(0))
     env = CtxDMEnv(task, n_envs, seed=0)
@@ -54,87 +84,389 @@ def rollout_steps_per_s(hidden: int, n_envs: int = 256, steps: int = 300) -> flo
     obs = env.reset()
     h = torch.zeros(n_envs, hidden)
     first = torch.ones(n_envs, dtype=torch.bool)
-    with torch.no_grad():
-        t0 = time.perf_counter()
-        for _ in range(steps):
+
+    def policy_and_env(n: int) -> None:
+        nonlocal obs, h, first
+        for _ in range(n):
             h = net.step(h * (~first).unsqueeze(1).float(), torch.addmm(net.b, obs, net.W_in.t()))
             p = torch.softmax(net.policy(h), -1)
             a = torch.multinomial(p, 1, generator=g).squeeze(1)
             net.value(h)
             obs, _, first, _ = env.step(a)
-        wall = time.perf_counter() - t0
-    return n_envs * steps / wall
+
+    def env_only(n: int) -> None:
+        for _ in range(n):
+            env.step(torch.randint(N_ACTIONS, (n_envs,), generator=g))
+
+    out: dict[str, Any] = {"n_envs": n_envs, "vector_steps": steps, "repeats": repeats}
+    with torch.no_grad():
+        for name, fn in (("rollout", policy_and_env), ("env_only", env_only)):
+            fn(10)  # warm-up
+            rates = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                fn(steps)
+                rates.append(n_envs * steps / (time.perf_counter() - t0))
+            out[f"{name}_steps_per_s"] = statistics.median(rates)
+            out[f"{name}_all"] = rates
+    return out
 
 
-def training_steps_per_s(hidden: int, max_trials: int) -> dict:
-    """End-to-end PPO env steps per second over a fixed budget (criterion out of reach)."""
-    cfg = PPOConfig(max_trials=max_trials, criterion_fraction=1.0, eval_every=10**6)
-    r = train_ppo(TaskConfig(), NetworkConfig(hidden=hidden), cfg, seed=100, progress=False)
+def training_rate(hidden: int, max_trials: int, seed: int = 100) -> dict[str, Any]:
+    """End-to-end env steps/s of :func:`lib.ppo.train_ppo` over a fixed budget.
+
+    Default :class:`PPOConfig` but ``max_trials`` (the budget), ``eval_every`` beyond the
+    budget (a single evaluation, at the end) and ``criterion_fraction=1`` so the run cannot
+    stop early. The wall time is :attr:`TrainResult.wall_seconds` (set-up and the final
+    5,000-trial evaluation excluded; the one in-training evaluation included).
+    """
+    cfg = PPOConfig(max_trials=max_trials, eval_every=10**6, criterion_fraction=1.0)
+    r = train_ppo(TaskConfig(), NetworkConfig(hidden=hidden), cfg, seed=seed, progress=False)
+    updates = r.steps_seen // (cfg.n_envs * cfg.n_steps)
     return {
+        "seed": seed,
+        "max_trials": max_trials,
+        "updates": updates,
         "env_steps": r.steps_seen,
+        "trials": r.trials_seen,
         "wall_s": r.wall_seconds,
         "steps_per_s": r.steps_seen / r.wall_seconds,
+        "s_per_update": r.wall_seconds / max(updates, 1),
     }
 
 
-def time_to_criterion(alg: str, hidden: int, seeds: list[int]) -> dict:
+# ---- 2. time to criterion ------------------------------------------------------------------
+def time_to_criterion(
+    alg: str, hidden: int, seeds: list[int], max_trials: int | None = None
+) -> dict[str, Any]:
+    """Train one network per seed with the default configuration of ``alg`` ("ppo"/"sl").
+
+    ``max_trials`` overrides the budget (``--quick`` only). Prints each run as it ends.
+    """
     rows = []
     for s in seeds:
+        budget = {} if max_trials is None else {"max_trials": max_trials}
+        net_cfg = NetworkConfig(hidden=hidden)
         if alg == "ppo":
-            r = train_ppo(
-                TaskConfig(), NetworkConfig(hidden=hidden), PPOConfig(), seed=s, progress=False
-            )
+            r = train_ppo(TaskConfig(), net_cfg, PPOConfig(**budget), seed=s, progress=False)
         else:
-            r = train_supervised(
-                TaskConfig(), NetworkConfig(hidden=hidden), SLConfig(), seed=s, progress=False
+            r = train_supervised(TaskConfig(), net_cfg, SLConfig(**budget), seed=s, progress=False)
+        row = {
+            "seed": s,
+            "wall_s": r.wall_seconds,
+            "converged": r.converged,
+            "trials_to_criterion": r.trials_to_criterion,
+            "trials_seen": r.trials_seen,
+            "steps_seen": r.steps_seen,
+            "steps_per_s": r.steps_seen / r.wall_seconds,
+            "criterion": r.criterion,
+            "final_accuracy": r.final_accuracy,
+        }
+        rows.append(row)
+        print(
+            f"    {alg.upper():3s} seed {s}: {r.wall_seconds:7.1f} s  "
+            f"converged={r.converged!s:5s}  "
+            f"trials to criterion={r.trials_to_criterion}  final accuracy={r.final_accuracy:.3f}",
+            flush=True,
+        )
+    return {
+        "algorithm": alg,
+        "seeds": seeds,
+        "max_trials": max_trials,
+        "runs": rows,
+        "median_wall_s": statistics.median(x["wall_s"] for x in rows),
+        "n_converged": sum(bool(x["converged"]) for x in rows),
+    }
+
+
+# ---- 3. the usual alternative: NeuroGym + stable-baselines3 --------------------------------
+def _rel(p: Path) -> str:
+    """``p`` relative to the repository root where it lies inside it."""
+    try:
+        return str(p.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(p)
+
+
+def _pip(py: Path, args: list[str], log: Path) -> bool:
+    """``py -m pip install -q ARGS``, output appended to ``log``; True on success."""
+    cmd = [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", *args]
+    with log.open("a") as f:
+        f.write(f"$ {' '.join(cmd)}\n")
+        f.flush()
+        rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT).returncode
+        f.write(f"[exit {rc}]\n")
+    return rc == 0
+
+
+def _requirements() -> tuple[str, list[str]]:
+    """The torch pin and the other pins of ``sb3_requirements.txt``."""
+    lines = [
+        ln.split("#")[0].strip() for ln in SB3_REQUIREMENTS.read_text().splitlines() if ln.strip()
+    ]
+    lines = [ln for ln in lines if ln]
+    torch_pin = next((ln for ln in lines if ln.replace(" ", "").startswith("torch==")), None)
+    if torch_pin is None:
+        raise RuntimeError(f"{SB3_REQUIREMENTS} must pin torch (torch==...)")
+    return torch_pin, [ln for ln in lines if ln != torch_pin]
+
+
+def ensure_sb3_venv(venv: Path = SB3_VENV) -> dict[str, Any]:
+    """Create ``venv`` and install the comparison's packages once; return the install record.
+
+    torch is installed first, alone and pinned, so that the later installs cannot pull
+    another (e.g. CUDA) build. If ``neurogym==1.0.8`` cannot be installed, the nearest
+    installable version is tried (:data:`NEUROGYM_FALLBACKS`) and the record says so. The
+    record is kept in ``venv/benchmark-install.json``; delete the folder to reinstall.
+    """
+    record_file = venv / "benchmark-install.json"
+    py = venv / "bin" / "python"
+    if record_file.exists() and py.exists():
+        return json.loads(record_file.read_text())
+    torch_pin, pins = _requirements()
+    print(f"    setting up {_rel(venv)} (pip log: {_rel(venv / 'benchmark-install.log')}) ...")
+    sys.stdout.flush()
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    log = venv / "benchmark-install.log"
+    log.write_text("")
+    if not _pip(py, [torch_pin], log):
+        raise RuntimeError(f"could not install {torch_pin} into {venv}; see {log}")
+    record: dict[str, Any] = {"neurogym_requested": NEUROGYM_WANTED, "fallback": None}
+    if not _pip(py, [torch_pin, *pins], log):
+        others = [p for p in pins if not p.replace(" ", "").startswith("neurogym")]
+        for spec in NEUROGYM_FALLBACKS:
+            # unpin the SB3 stack too: a fallback neurogym may need other versions of it
+            loose = [p.split("==")[0] for p in others]
+            if _pip(py, [torch_pin, spec, *loose], log):
+                record["fallback"] = spec
+                break
+        else:
+            raise RuntimeError(f"no installable neurogym found; see {log}")
+    record_file.write_text(json.dumps(record, indent=1))
+    return record
+
+
+def run_sb3(
+    preset: str, steps: int, hidden: int, n_envs: int, threads: int, rollout_steps: int
+) -> dict[str, Any]:
+    """Run ``sb3_neurogym.py`` in the SB3 environment and return its JSON line."""
+    cmd = [
+        str(SB3_VENV / "bin" / "python"),
+        str(SB3_SCRIPT),
+        f"--preset={preset}",
+        f"--steps={steps}",
+        f"--hidden={hidden}",
+        f"--n-envs={n_envs}",
+        f"--threads={threads}",
+        f"--rollout-steps={rollout_steps}",
+    ]
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "PYTHONWARNINGS": "ignore"}
+    env.pop("PYTHONPATH", None)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+    if p.returncode != 0:
+        raise RuntimeError(f"sb3_neurogym.py failed (exit {p.returncode}):\n{p.stderr[-3000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+# ---- output ------------------------------------------------------------------------------
+def table(rows: list[tuple[str, str, str]], title: str) -> str:
+    """A plain-text table of (quantity, value, note) rows."""
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    line = "-" * (w0 + w1 + 6 + max(len(r[2]) for r in rows))
+    out = [title, line]
+    out += [f"  {a:<{w0}}  {b:>{w1}}  {c}".rstrip() for a, b, c in rows]
+    out.append(line)
+    return "\n".join(out)
+
+
+def machine_info(threads: int) -> dict[str, Any]:
+    """What the numbers were measured on."""
+    return {
+        "cpu_count": os.cpu_count(),
+        "torch_threads": threads,
+        "platform": platform.platform(),
+        "processor": platform.processor(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "loadavg_start": os.getloadavg(),
+    }
+
+
+def foundation(a: argparse.Namespace) -> dict[str, Any]:
+    """Items 1-3 of the foundation benchmark; prints a table and returns the results."""
+    hidden = 64 if a.quick else 250
+    seeds = list(range(100, 100 + (1 if a.quick else a.seeds)))
+    res: dict[str, Any] = {
+        "machine": machine_info(a.threads),
+        "hidden": hidden,
+        "quick": a.quick,
+        "ppo_config": PPOConfig().to_dict(),
+        "sl_config": SLConfig().to_dict(),
+    }
+    t_start = time.perf_counter()
+    print(f"== foundation: {hidden} units, {a.threads} torch threads ==", flush=True)
+
+    print("  [1/3] env steps per second ...", flush=True)
+    n_envs = PPOConfig().n_envs
+    res["rollout"] = rollout_rate(hidden, n_envs, 100 if a.quick else 1000)
+    res["training"] = training_rate(hidden, 2_000 if a.quick else 20_000)
+
+    print(f"  [2/3] time to criterion, seeds {seeds} ...", flush=True)
+    budget = 3_000 if a.quick else None
+    res["ppo_to_criterion"] = time_to_criterion("ppo", hidden, seeds, budget)
+    res["sl_to_criterion"] = time_to_criterion("sl", hidden, seeds, budget)
+
+    sb3: dict[str, Any] = {}
+    if a.skip_sb3:
+        res["sb3"] = {"skipped": True}
+    else:
+        print("  [3/3] NeuroGym + stable-baselines3 RecurrentPPO ...", flush=True)
+        try:
+            sb3["install"] = ensure_sb3_venv()
+            if sb3["install"]["fallback"]:
+                print(
+                    f"    NOTE: neurogym=={NEUROGYM_WANTED} could NOT be installed; fell back "
+                    f"to {sb3['install']['fallback']!r}",
+                    flush=True,
+                )
+            for preset, steps in (("matched", a.sb3_steps), ("defaults", a.sb3_steps // 2)):
+                if a.quick:
+                    steps = 2048
+                sb3[preset] = run_sb3(
+                    preset, steps, hidden, a.sb3_envs, a.threads, 20 if a.quick else 200
+                )
+        except Exception as e:  # noqa: BLE001 - the comparison must not hide our own figures
+            sb3["error"] = f"{type(e).__name__}: {e}"
+            print(f"    SB3 comparison FAILED: {sb3['error']}", flush=True)
+        res["sb3"] = sb3
+
+    res["machine"]["loadavg_end"] = os.getloadavg()
+    res["benchmark_wall_s"] = time.perf_counter() - t_start
+
+    # ---- the table -----------------------------------------------------------------------
+    ro, tr = res["rollout"], res["training"]
+    ppo, sl = res["ppo_to_criterion"], res["sl_to_criterion"]
+    rows = [
+        (
+            "rollout only (env + policy)",
+            f"{ro['rollout_steps_per_s']:,.0f}",
+            f"env steps/s, {n_envs} envs",
+        ),
+        ("env.step alone", f"{ro['env_only_steps_per_s']:,.0f}", "env steps/s, random actions"),
+        (
+            "end-to-end PPO training",
+            f"{tr['steps_per_s']:,.0f}",
+            f"env steps/s ({tr['env_steps']:,} steps, {tr['updates']} updates, "
+            f"{tr['wall_s']:.1f} s; "
+            f"{tr['s_per_update']:.2f} s/update)",
+        ),
+        (
+            "  share of time in updates",
+            f"{1 - tr['steps_per_s'] / ro['rollout_steps_per_s']:.0%}",
+            "1 - end-to-end / rollout-only rate",
+        ),
+    ]
+    for name, r, target in (
+        ("PPO", ppo, TARGETS["ppo_median_s"]),
+        ("SL", sl, TARGETS["sl_median_s"]),
+    ):
+        for run in r["runs"]:
+            rows.append(
+                (
+                    f"{name} seed {run['seed']}",
+                    f"{run['wall_s']:.1f} s",
+                    f"converged={run['converged']}, "
+                    f"trials to criterion={run['trials_to_criterion']}, "
+                    f"{run['steps_per_s']:,.0f} env steps/s incl. evaluations",
+                )
             )
         rows.append(
-            {
-                "seed": s,
-                "wall_s": r.wall_seconds,
-                "converged": r.converged,
-                "trials_to_criterion": r.trials_to_criterion,
-                "final_accuracy": r.final_accuracy,
-            }
+            (
+                f"{name} time to criterion, median",
+                f"{r['median_wall_s']:.1f} s",
+                f"{r['n_converged']}/{len(r['runs'])} converged; target <= {target:.0f} s",
+            )
         )
-        print(
-            f"    {alg} seed {s}: {r.wall_seconds:7.1f} s, converged={r.converged}, trials={r.trials_to_criterion}",
-            flush=True,
+    for preset in ("matched", "defaults"):
+        s = sb3.get(preset)
+        if not s:
+            continue
+        rows.append(
+            (
+                f"SB3 RecurrentPPO, {preset}",
+                f"{s['steps_per_s']:,.0f}",
+                f"env steps/s learning ({s['learn_env_steps']:,} steps, {s['n_envs']} envs, "
+                f"LSTM {s['lstm_hidden']}, {s['n_epochs']} epochs, batch {s['batch_size']}, "
+                f"{s['policy_parameters']:,} params)",
+            )
         )
-    return {"runs": rows, "median_wall_s": statistics.median(x["wall_s"] for x in rows)}
-
-
-def sb3_steps_per_s(steps: int, threads: int) -> dict:
-    """Install (once) and run the stable-baselines3 + NeuroGym comparison in its own venv."""
-    venv = HERE / ".venv-sb3"
-    py = venv / "bin" / "python"
-    if not py.exists():
-        print(
-            "    creating benchmarks/.venv-sb3 (torch 2.13.0 CPU, neurogym 1.0.8, sb3, sb3-contrib) ...",
-            flush=True,
+        rows.append(
+            (
+                f"  ours / SB3 {preset}, training",
+                f"{tr['steps_per_s'] / s['steps_per_s']:.1f}x",
+                f"target >= {TARGETS['ratio_vs_sb3']:.0f}x",
+            )
         )
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "torch==2.13.0"], check=True)
-        subprocess.run(
-            [str(py), "-m", "pip", "install", "-q", "-r", str(HERE / "sb3_requirements.txt")],
-            check=True,
+        if preset == "matched":
+            rows.append(
+                (
+                    "SB3 rollout only (predict + step)",
+                    f"{s['rollout_steps_per_s']:,.0f}",
+                    f"env steps/s, {s['n_envs']} envs",
+                )
+            )
+            rows.append(
+                (
+                    "  ours / SB3, rollout only",
+                    f"{ro['rollout_steps_per_s'] / s['rollout_steps_per_s']:.1f}x",
+                    f"ours {n_envs} envs vs SB3 {s['n_envs']} envs",
+                )
+            )
+        res.setdefault("ratios", {})[f"training_vs_sb3_{preset}"] = (
+            tr["steps_per_s"] / s["steps_per_s"]
         )
-    out = subprocess.run(
-        [str(py), str(HERE / "sb3_neurogym.py"), "--steps", str(steps), "--threads", str(threads)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"},
+        res["ratios"][f"rollout_vs_sb3_{preset}"] = (
+            ro["rollout_steps_per_s"] / s["rollout_steps_per_s"]
+        )
+    if sb3.get("matched"):
+        v = sb3["matched"]["versions"]
+        rows.append(
+            (
+                "SB3 stack",
+                "",
+                f"neurogym {v['neurogym']}, stable-baselines3 {v['stable_baselines3']}, "
+                f"sb3-contrib {v['sb3_contrib']}, gymnasium {v['gymnasium']}, torch {v['torch']}",
+            )
+        )
+    if sb3.get("error"):
+        rows.append(("SB3 comparison", "failed", sb3["error"].splitlines()[0][:120]))
+    if a.skip_sb3:
+        rows.append(("SB3 comparison", "skipped", "--skip-sb3"))
+    m = res["machine"]
+    rows.append(
+        (
+            "machine",
+            "",
+            f"{m['cpu_count']} cores, {a.threads} torch threads, torch {m['torch']}, load average "
+            f"{m['loadavg_start'][0]:.2f} at start, {m['loadavg_end'][0]:.2f} at end",
+        )
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    print()
+    print(table(rows, f"Foundation benchmark ({hidden} units{', QUICK' if a.quick else ''})"))
+    return res
 
 
-def stored_run(alg: str) -> object:
-    return Store().load(RunSpec(alg, 0))
+# ---- dynamics ------------------------------------------------------------------------------
+def census_time(alg: str, quick: bool) -> dict[str, Any]:
+    """Wall time of the census of the stored network (``alg``, seed 0)."""
+    from lib.census import CensusConfig, compute_census
+    from lib.store import RunSpec, Store
 
-
-def census_time(alg: str, quick: bool) -> dict:
-    run = stored_run(alg)
+    run = Store().load(RunSpec(alg, 0))
     cfg = CensusConfig(grid=5) if quick else CensusConfig()
     t0 = time.perf_counter()
     res = compute_census(run, cfg)
@@ -150,9 +482,13 @@ def census_time(alg: str, quick: bool) -> dict:
     }
 
 
-def fixed_points_race(alg: str, n_starts: int, max_iters: int) -> dict:
+def fixed_points_race(alg: str, n_starts: int, max_iters: int) -> dict[str, Any]:
     """Exact ReLU fixed points vs Golub-style Adam on the delay-period map of a stored net."""
-    run = stored_run(alg)
+    from lib.census import initial_states, network_arrays, stimulus_inputs
+    from lib.dynamics import adam_fixed_points, relu_fixed_points
+    from lib.store import RunSpec, Store
+
+    run = Store().load(RunSpec(alg, 0))
     A = network_arrays(run)
     W = A["W_rec"]
     c = (stimulus_inputs(0, [0.0], [0.0], "delay") @ A["W_in"].T + A["b"])[0]
@@ -165,9 +501,8 @@ def fixed_points_race(alg: str, n_starts: int, max_iters: int) -> dict:
     hA, q, iters = adam_fixed_points(W, c, starts, lr=1e-2, max_iters=max_iters, q_tol=1e-12)
     t_adam = time.perf_counter() - t0
     ok = q < 1e-12
-    found_adam = hA[ok]
-    uniq = []
-    for h in found_adam:
+    uniq: list[np.ndarray] = []
+    for h in hA[ok]:
         if not any(np.linalg.norm(h - u) <= 1e-5 * (1 + np.linalg.norm(u)) for u in uniq):
             uniq.append(h)
     t0 = time.perf_counter()
@@ -187,78 +522,67 @@ def fixed_points_race(alg: str, n_starts: int, max_iters: int) -> dict:
     }
 
 
+def dynamics(a: argparse.Namespace) -> dict[str, Any]:
+    """The dynamics benchmark (census, fixed points); prints its lines and returns results."""
+    print("== dynamics ==", flush=True)
+    res: dict[str, Any] = {"machine": machine_info(a.threads)}
+    res["census"] = [census_time(alg, a.quick) for alg in ("ppo", "sl")]
+    for c in res["census"]:
+        print(
+            f"  census {c['algorithm']} seed 0: {c['wall_s']:.1f} s for {c['orbits']} orbits, "
+            f"grid {c['grid']}x{c['grid']}x2 (target <= 60 s)"
+        )
+    res["fixed_points"] = [
+        fixed_points_race(alg, 100 if a.quick else 1000, 2000 if a.quick else 20000)
+        for alg in ("ppo", "sl")
+    ]
+    for f in res["fixed_points"]:
+        print(
+            f"  fixed points {f['algorithm']}: exact {f['exact_wall_s']:.2f} s "
+            f"({f['exact_fixed_points']} found, max q {f['exact_max_q']:.1e}); "
+            f"Adam {f['adam_wall_s']:.1f} s, {f['adam_iterations']} iterations, "
+            f"{f['adam_converged_starts']} starts at q<1e-12, "
+            f"{f['adam_distinct_fixed_points']} distinct; speed-up {f['speedup']:.0f}x "
+            "(target >= 50x)"
+        )
+    res["machine"]["loadavg_end"] = os.getloadavg()
+    return res
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="tiny budgets, a sanity check in seconds")
-    ap.add_argument("--skip-sb3", action="store_true")
+    """Parse the options, run the chosen benchmarks, print tables, write JSON results."""
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny budgets for a sanity check: 1 seed, 64 units, few SB3 steps",
+    )
+    ap.add_argument("--skip-sb3", action="store_true", help="leave out the NeuroGym/SB3 part")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds 100, 101, ... (default 3)")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    ap.add_argument("--sb3-steps", type=int, default=40_960, help="SB3 env steps timed")
+    ap.add_argument("--sb3-envs", type=int, default=16, help="SB3 DummyVecEnv size")
     ap.add_argument("--only", choices=["foundation", "dynamics"], default=None)
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     a = ap.parse_args()
+    if a.seeds < 1:
+        ap.error("--seeds must be >= 1")
     torch.set_num_threads(a.threads)
-    hidden = 64 if a.quick else 250
-    seeds = [100] if a.quick else [100, 101, 102]
-    (HERE / "results").mkdir(exist_ok=True)
-    machine = {
-        "cpu_count": os.cpu_count(),
-        "torch_threads": a.threads,
-        "platform": platform.platform(),
-        "torch": torch.__version__,
-    }
-    print(f"machine: {machine}")
+    out_dir = HERE / "results"
+    out_dir.mkdir(exist_ok=True)
+    suffix = "-quick" if a.quick else ""  # a sanity check never overwrites the real figures
 
     if a.only in (None, "foundation"):
-        print("== foundation ==", flush=True)
-        res: dict = {"machine": machine, "hidden": hidden}
-        res["rollout_steps_per_s"] = rollout_steps_per_s(hidden)
-        print(
-            f"  PPO rollout (env + policy), 256 envs: {res['rollout_steps_per_s']:,.0f} env steps/s",
-            flush=True,
-        )
-        res["training"] = training_steps_per_s(hidden, 2_000 if a.quick else 20_000)
-        print(
-            f"  PPO end-to-end training: {res['training']['steps_per_s']:,.0f} env steps/s",
-            flush=True,
-        )
-        print("  time to criterion:", flush=True)
-        res["ppo_to_criterion"] = time_to_criterion("ppo", hidden, seeds)
-        res["sl_to_criterion"] = time_to_criterion("sl", hidden, seeds)
-        print(
-            f"  PPO median {res['ppo_to_criterion']['median_wall_s']:.1f} s (target <= 180 s); SL median {res['sl_to_criterion']['median_wall_s']:.1f} s (target <= 60 s)"
-        )
-        if not a.skip_sb3:
-            sb3 = sb3_steps_per_s(2048 if a.quick else 20480, a.threads)
-            res["sb3"] = sb3
-            ratio = res["training"]["steps_per_s"] / sb3["steps_per_s"]
-            res["ratio_training_vs_sb3"] = ratio
-            res["ratio_rollout_vs_sb3"] = res["rollout_steps_per_s"] / sb3["steps_per_s"]
-            print(
-                f"  SB3 RecurrentPPO + NeuroGym {sb3['neurogym']} (LSTM {sb3['lstm_hidden']}, {sb3['n_envs']} envs): "
-                f"{sb3['steps_per_s']:,.0f} env steps/s while learning"
-            )
-            print(
-                f"  ratio ours/SB3: training {ratio:.1f}x, rollout {res['ratio_rollout_vs_sb3']:.1f}x (target >= 20x)"
-            )
-        (HERE / "results" / "foundation.json").write_text(json.dumps(res, indent=1))
-
+        res = foundation(a)
+        path = out_dir / f"foundation{suffix}.json"
+        path.write_text(json.dumps(res, indent=1, default=str))
+        print(f"(written to {_rel(path)})", flush=True)
     if a.only in (None, "dynamics"):
-        print("== dynamics ==", flush=True)
-        res = {"machine": machine}
-        res["census"] = [census_time(alg, a.quick) for alg in ("ppo", "sl")]
-        for c in res["census"]:
-            print(
-                f"  census {c['algorithm']} seed 0: {c['wall_s']:.1f} s for {c['orbits']} orbits, grid {c['grid']}x{c['grid']}x2 (target <= 60 s)"
-            )
-        res["fixed_points"] = [
-            fixed_points_race(alg, 100 if a.quick else 1000, 2000 if a.quick else 20000)
-            for alg in ("ppo", "sl")
-        ]
-        for f in res["fixed_points"]:
-            print(
-                f"  fixed points {f['algorithm']}: exact {f['exact_wall_s']:.2f} s ({f['exact_fixed_points']} found, max q {f['exact_max_q']:.1e}); "
-                f"Adam {f['adam_wall_s']:.1f} s, {f['adam_iterations']} iterations, {f['adam_converged_starts']} starts at q<1e-12, "
-                f"{f['adam_distinct_fixed_points']} distinct; speed-up {f['speedup']:.0f}x (target >= 50x)"
-            )
-        (HERE / "results" / "dynamics.json").write_text(json.dumps(res, indent=1))
+        res = dynamics(a)
+        path = out_dir / f"dynamics{suffix}.json"
+        path.write_text(json.dumps(res, indent=1, default=str))
+        print(f"(written to {_rel(path)})", flush=True)
 
 
 if __name__ == "__main__":
