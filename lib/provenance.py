@@ -62,6 +62,33 @@ def environment_info() -> dict[str, Any]:
     }
 
 
+#: Reasons for analysis settings whose dataclasses carry no field metadata.
+_REASONS = {
+    "census.grid": "21 x 21 signed coherences per context; odd so that 0 is on the grid",
+    "census.coh_max": "the task's largest coherence",
+    "census.n_trial_states": "with the zero state and the stimulus-onset state: 5 initial states per grid point",
+    "census.dedup_tol": "relative distance under which two fixed points or cycles are one attractor",
+    "census.trial_seed": "seed of the real trials that give initial states",
+    "orbit.n_transient": "trained maps contract at about 0.9 per step: 1000 steps settle them",
+    "orbit.n_record": "two Birkhoff halves of 1000 steps; exponent error ~1/T",
+    "orbit.max_period": "longest cycle looked for; also the largest denominator of the rationality test",
+    "orbit.n_exponents": "enough to tell an invariant circle (0, -, -) from a focus (-, -)",
+    "orbit.period_rtol": "relative tolerance of x_t = x_(t-p)",
+    "orbit.period_atol": "absolute tolerance of x_t = x_(t-p)",
+    "orbit.n_period_checks": "periodicity must hold on this many consecutive steps",
+    "orbit.lyap_tol": "QR estimates of a zero exponent are within ~1e-3 after 2000 steps",
+    "orbit.div_threshold": "hard bound on the state's max-norm",
+    "orbit.escape_norm": "far from the origin a ReLU map is homogeneous: sustained growth there is divergence",
+    "orbit.escape_growth": "growth factor per window that counts as sustained",
+    "orbit.escape_every": "window of the escape test (steps)",
+    "orbit.birkhoff_digits": "chaotic orbits agree to ~0.5 log10 N = 1.5 digits, smooth circles to > 8, ReLU circles to 3-6; chapter 2 shows the sensitivity",
+    "orbit.rational_tol": "rotation numbers this close to p/q (q <= max_period) count as rational",
+    "orbit.n_observables": "random linear observables for the Birkhoff test and the rotation plane",
+    "orbit.n_points": "representative points kept per orbit",
+    "orbit.seed": "seed of tangent vectors and observables",
+}
+
+
 def _rows(prefix: str, cfg: Any) -> list[dict[str, Any]]:
     rows = []
     for f in dataclasses.fields(cfg):
@@ -71,7 +98,7 @@ def _rows(prefix: str, cfg: Any) -> list[dict[str, Any]]:
                 "setting": f"{prefix}.{f.name}",
                 "value": getattr(cfg, f.name),
                 "source": meta.get("source", "companion"),
-                "reason": meta.get("why", ""),
+                "reason": meta.get("why", "") or _REASONS.get(f"{prefix}.{f.name}", ""),
             }
         )
     return rows
@@ -85,6 +112,8 @@ def provenance_table():  # -> pandas.DataFrame
     """
     import pandas as pd
 
+    from .census import CensusConfig
+    from .dynamics import OrbitConfig
     from .network import NetworkConfig
     from .ppo import PPOConfig
     from .supervised import SLConfig
@@ -92,11 +121,15 @@ def provenance_table():  # -> pandas.DataFrame
     from .training import FINAL_EVAL_TRIALS, criterion_accuracy
 
     task, net = TaskConfig(), NetworkConfig()
+    cz = CensusConfig()
+    census_rows = [r for r in _rows("census", cz) if r["setting"] != "census.orbit"]
     rows = (
         _rows("task", task)
         + _rows("network", net)
         + _rows("ppo", PPOConfig())
         + _rows("sl", SLConfig())
+        + census_rows
+        + _rows("orbit", OrbitConfig())
     )
     lo, hi = task.delay_steps_range
     derived = [

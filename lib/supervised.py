@@ -38,7 +38,9 @@ class SLConfig:
         default=5.0,
         metadata={"source": "companion", "why": "1 decision step per ~20 fixate steps"},
     )
-    grad_clip: float = field(default=1.0, metadata={"source": "companion"})
+    grad_clip: float = field(
+        default=1.0, metadata={"source": "companion", "why": "stabilises backpropagation through time"}
+    )
     eval_every: int = field(default=25, metadata={"source": "companion", "why": "updates"})
     eval_trials: int = field(default=1000, metadata={"source": "companion", "why": ">= 500"})
     criterion_fraction: float = field(
