@@ -39,7 +39,8 @@ class SLConfig:
         metadata={"source": "companion", "why": "1 decision step per ~20 fixate steps"},
     )
     grad_clip: float = field(
-        default=1.0, metadata={"source": "companion", "why": "stabilises backpropagation through time"}
+        default=1.0,
+        metadata={"source": "companion", "why": "stabilises backpropagation through time"},
     )
     eval_every: int = field(default=25, metadata={"source": "companion", "why": "updates"})
     eval_trials: int = field(default=1000, metadata={"source": "companion", "why": ">= 500"})
