@@ -19,6 +19,7 @@ from .stats import compare_groups, pearson_ci, spearman_ci
 
 __all__ = [
     "Claim",
+    "claim_balance",
     "claim_performance",
     "claims_2_3",
     "claim_delta",
@@ -164,6 +165,68 @@ def claims_2_3(per_net: pd.DataFrame, sl_max: float = 0.02) -> tuple[Claim, Clai
     return c2, c3
 
 
+def claim_balance(pops: pd.DataFrame, rob: pd.DataFrame) -> tuple[Claim, Claim]:
+    """Claim 4: RL gives balanced populations (4a); balance makes networks robust (4b).
+
+    ``pops`` is the concatenated ``populations`` table of :func:`lib.balance.balance_analysis`
+    over networks, ``rob`` the ``robustness`` tables with ``algorithm`` and ``seed`` columns.
+    A network's balance is the mean over its contexts. 4a HOLDS when RL's balance exceeds SL's
+    with p < 0.05 under both population definitions; PARTLY when it is larger (rank-biserial
+    r > 0) under both, or significantly larger under one; DOES NOT HOLD otherwise (including
+    definitions that disagree). 4b (over all networks, decision-state balance against each
+    robustness summary) HOLDS when Spearman's ρ > 0 with p < 0.05 for every perturbation;
+    PARTLY when ρ > 0 for every perturbation, or significantly for one; DOES NOT HOLD
+    otherwise.
+    """
+    per = pops.groupby(["algorithm", "seed", "definition"]).balance.mean().reset_index()
+    res = {}
+    for d in ("decision_states", "selectivity"):
+        g = per[per.definition == d]
+        res[d] = compare_groups(
+            g[g.algorithm == "ppo"].balance, g[g.algorithm == "sl"].balance, ("RL", "SL")
+        )
+    ds, se = res["decision_states"], res["selectivity"]
+    larger = [d for d, r in res.items() if r["rank_biserial"] > 0]
+    sig = [d for d, r in res.items() if r["rank_biserial"] > 0 and r["p"] < 0.05]
+    v4a = "HOLDS" if len(sig) == 2 else ("PARTLY" if len(larger) == 2 or sig else "DOES NOT HOLD")
+    c4a = Claim(
+        "4a. RL gives more balanced populations than SL",
+        "3",
+        f"{ds['n_RL']} RL + {ds['n_SL']} SL",
+        f"balance RL − SL: decision states {ds['mean_RL'] - ds['mean_SL']:+.3f} (r = {ds['rank_biserial']:+.2f}), "
+        f"selectivity {se['mean_RL'] - se['mean_SL']:+.3f} (r = {se['rank_biserial']:+.2f})",
+        f"decision states RL [{ds['ci_low_RL']:.2f}, {ds['ci_high_RL']:.2f}], SL [{ds['ci_low_SL']:.2f}, {ds['ci_high_SL']:.2f}]",
+        "Mann-Whitney U, two-sided",
+        ds["p"],
+        v4a,
+        f"selectivity definition p = {_fmt_p(se['p'])}; mean balance RL {ds['mean_RL']:.3f} / {se['mean_RL']:.3f}, "
+        f"SL {ds['mean_SL']:.3f} / {se['mean_SL']:.3f} (decision states / selectivity)",
+    )
+    b = per[per.definition == "decision_states"]
+    br = rob.merge(b, on=["algorithm", "seed"])
+    cors = {p: spearman_ci(g.balance, g.robustness) for p, g in br.groupby("perturbation")}
+    pos = [p for p, c in cors.items() if np.isfinite(c[0]) and c[0] > 0]
+    psig = [p for p, c in cors.items() if np.isfinite(c[0]) and c[0] > 0 and c[3] < 0.05]
+    v4b = (
+        "HOLDS"
+        if cors and len(psig) == len(cors)
+        else ("PARTLY" if pos or psig else "DOES NOT HOLD")
+    )
+    noise = cors.get("noise", (float("nan"),) * 4)
+    c4b = Claim(
+        "4b. balance makes networks robust",
+        "3",
+        f"{br.seed.size // max(len(cors), 1)} networks",
+        "; ".join(f"{p}: ρ = {c[0]:+.2f}" for p, c in cors.items()),
+        f"noise: [{noise[1]:+.2f}, {noise[2]:+.2f}]",
+        "Spearman, two-sided",
+        noise[3],
+        v4b,
+        "; ".join(f"{p}: p = {_fmt_p(c[3])}" for p, c in cors.items()),
+    )
+    return c4a, c4b
+
+
 def claim_delta(tab: pd.DataFrame, n_expected: int | None = None) -> Claim:
     """Claim 5, δ part: wider initialisation, more QP under RL.
 
@@ -279,19 +342,33 @@ def claims_table(store: str | Path | None = None) -> pd.DataFrame:
                 ("3. SL: fixed points only", "2"),
             )
         ]
-    rows.append(
-        Claim(
-            "4. RL gives balanced populations; balance → robustness",
-            "3",
-            "",
-            "",
-            "",
-            "",
-            float("nan"),
-            "NOT TESTED YET",
-            "populations chapter pending",
+    try:
+        from .balance import BalanceConfig, balance_analysis
+
+        bal = {
+            (r.spec.algorithm, r.spec.seed): balance_analysis(r, BalanceConfig(), compute=False)
+            for r in runs
+        }
+        pops = pd.concat([v["populations"] for v in bal.values()], ignore_index=True)
+        rob = pd.concat(
+            [v["robustness"].assign(algorithm=a, seed=s) for (a, s), v in bal.items()],
+            ignore_index=True,
         )
-    )
+        rows += list(claim_balance(pops, rob))
+    except (FileNotFoundError, NameError) as e:
+        rows.append(
+            Claim(
+                "4. balanced populations; balance -> robustness",
+                "3",
+                "0",
+                "",
+                "",
+                "",
+                float("nan"),
+                "NOT TESTED YET",
+                f"populations analysis missing: {e}"[:160],
+            )
+        )
     rows.append(
         claim_delta(
             summary_table("initialization", "paper", store), len(get_sweep("initialization"))
