@@ -24,7 +24,7 @@ Dynamics (``--only dynamics``; needs the stored runs):
 Usage::
 
     python benchmarks/run_all.py [--quick] [--skip-sb3] [--seeds N] [--threads T]
-                                 [--only foundation|dynamics]
+                                 [--only foundation|dynamics|analyses]
 
 Tables go to stdout; the same numbers to ``benchmarks/results/foundation.json`` and
 ``benchmarks/results/dynamics.json`` (git-ignored; ``--quick`` writes ``*-quick.json``).
@@ -549,6 +549,45 @@ def dynamics(a: argparse.Namespace) -> dict[str, Any]:
     return res
 
 
+def analyses(a: argparse.Namespace) -> dict[str, Any]:
+    """Chapter 3 and 7 analyses of one stored 250-unit network each (populations + robustness,
+    and the information analysis), timed without the cache. Target: <= 30 s for all three."""
+    from lib.balance import BalanceConfig, compute_balance
+    from lib.store import RunSpec, Store
+    from lib.unit_information import InfoConfig, compute_unit_information
+
+    print("== analyses (populations + robustness, information) ==", flush=True)
+    out: dict[str, Any] = {"runs": []}
+    for alg in ("ppo", "sl"):
+        run = Store().load(RunSpec(alg, 0))
+        bcfg = (
+            BalanceConfig(n_trials=100, robustness_trials=100, n_draws=1)
+            if a.quick
+            else BalanceConfig()
+        )
+        icfg = InfoConfig(n_trials=60, n_shuffles=20) if a.quick else InfoConfig()
+        t0 = time.perf_counter()
+        compute_balance(run, bcfg)
+        t_bal = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        compute_unit_information(run, icfg)
+        t_info = time.perf_counter() - t0
+        out["runs"].append(
+            {
+                "algorithm": alg,
+                "balance_s": t_bal,
+                "information_s": t_info,
+                "total_s": t_bal + t_info,
+            }
+        )
+        print(
+            f"  {alg} seed 0: populations + robustness {t_bal:.1f} s, information {t_info:.1f} s, "
+            f"total {t_bal + t_info:.1f} s (target <= 30 s)",
+            flush=True,
+        )
+    return out
+
+
 def main() -> None:
     """Parse the options, run the chosen benchmarks, print tables, write JSON results."""
     ap = argparse.ArgumentParser(
@@ -564,7 +603,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     ap.add_argument("--sb3-steps", type=int, default=40_960, help="SB3 env steps timed")
     ap.add_argument("--sb3-envs", type=int, default=16, help="SB3 DummyVecEnv size")
-    ap.add_argument("--only", choices=["foundation", "dynamics"], default=None)
+    ap.add_argument("--only", choices=["foundation", "dynamics", "analyses"], default=None)
     a = ap.parse_args()
     if a.seeds < 1:
         ap.error("--seeds must be >= 1")
@@ -581,6 +620,11 @@ def main() -> None:
     if a.only in (None, "dynamics"):
         res = dynamics(a)
         path = out_dir / f"dynamics{suffix}.json"
+        path.write_text(json.dumps(res, indent=1, default=str))
+        print(f"(written to {_rel(path)})", flush=True)
+    if a.only in (None, "analyses"):
+        res = analyses(a)
+        path = out_dir / f"analyses{suffix}.json"
         path.write_text(json.dumps(res, indent=1, default=str))
         print(f"(written to {_rel(path)})", flush=True)
 

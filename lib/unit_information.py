@@ -82,7 +82,7 @@ class InfoConfig:
     """
 
     n_trials: int = 400
-    n_shuffles: int = 200
+    n_shuffles: int = 100
     n_fc_shuffles: int = 20
     alpha: float = 0.01
     fc_quantile: float = 0.99
