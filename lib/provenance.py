@@ -86,6 +86,19 @@ _REASONS = {
     "orbit.n_observables": "random linear observables for the Birkhoff test and the rotation plane",
     "orbit.n_points": "representative points kept per orbit",
     "orbit.seed": "seed of tangent vectors and observables",
+    "balance.n_trials": "real trials for decision states and selectivity",
+    "balance.robustness_trials": "trials per perturbed accuracy",
+    "balance.noise_levels": "std of Gaussian noise added to the state every step",
+    "balance.weight_eps": "perturbation of W_rec in units of its sd",
+    "balance.ablation_fractions": "fraction of units silenced",
+    "balance.n_draws": "random draws per perturbation level",
+    "balance.n_control_draws": "size-matched random ablations per population",
+    "balance.alpha": "selectivity test level after Holm correction",
+    "info.n_trials": "real trials for the MI estimates",
+    "info.n_shuffles": "circular shifts per variable (p from a normal fitted to the shift null)",
+    "info.n_fc_shuffles": "population shifts for the connectivity null",
+    "info.alpha": "significance after Holm correction over units",
+    "info.fc_quantile": "quantile of the null MI above which a pair is an edge",
 }
 
 
@@ -112,6 +125,7 @@ def provenance_table():  # -> pandas.DataFrame
     """
     import pandas as pd
 
+    from .balance import BalanceConfig
     from .census import CensusConfig
     from .dynamics import OrbitConfig
     from .network import NetworkConfig
@@ -119,6 +133,7 @@ def provenance_table():  # -> pandas.DataFrame
     from .supervised import SLConfig
     from .task import TaskConfig, ideal_observer_accuracy
     from .training import FINAL_EVAL_TRIALS, criterion_accuracy
+    from .unit_information import InfoConfig
 
     task, net = TaskConfig(), NetworkConfig()
     cz = CensusConfig()
@@ -130,6 +145,8 @@ def provenance_table():  # -> pandas.DataFrame
         + _rows("sl", SLConfig())
         + census_rows
         + _rows("orbit", OrbitConfig())
+        + _rows("balance", BalanceConfig())
+        + _rows("info", InfoConfig())
     )
     lo, hi = task.delay_steps_range
     derived = [
@@ -163,6 +180,13 @@ def provenance_table():  # -> pandas.DataFrame
             FINAL_EVAL_TRIALS,
             "companion",
             "independent trials for the recorded final accuracy",
+        ),
+        (
+            "information.copnorm_ties",
+            "average",
+            "companion",
+            "tied values (a ReLU unit's many exact zeros) share one copula score; Ince et al.'s "
+            "code orders ties by position, which creates spurious dependence",
         ),
     ]
     rows += [{"setting": s, "value": v, "source": src, "reason": why} for s, v, src, why in derived]
