@@ -210,7 +210,7 @@ def claim_balance(pops: pd.DataFrame, rob: pd.DataFrame) -> tuple[Claim, Claim]:
     v4b = (
         "HOLDS"
         if cors and len(psig) == len(cors)
-        else ("PARTLY" if pos or psig else "DOES NOT HOLD")
+        else ("PARTLY" if (cors and len(pos) == len(cors)) or psig else "DOES NOT HOLD")
     )
     noise = cors.get("noise", (float("nan"),) * 4)
     c4b = Claim(
