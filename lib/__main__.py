@@ -68,8 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     cs.add_argument("--seeds", type=_nonneg_int, nargs="*", default=None, help="only these seeds")
     cs.add_argument("--grid", type=_positive_int, default=21)
     cs.add_argument("--store", default=None)
+    sc = sub.add_parser(
+        "sculpt", help="census and populations per checkpoint of the runs that kept checkpoints"
+    )
+    sc.add_argument("--algorithm", choices=ALGORITHMS, default=None, help="only this algorithm")
+    sc.add_argument("--seeds", type=_nonneg_int, nargs="*", default=None, help="only these seeds")
+    sc.add_argument("--store", default=None)
     sw = sub.add_parser("sweep", help="run (or report on) a named sweep")
-    sw.add_argument("name", help="initialization | complexity")
+    sw.add_argument("name", help="initialization | complexity | all (both, shared runs once)")
     sw.add_argument("--profile", default="paper", help="smoke | paper")
     sw.add_argument("--workers", type=_positive_int, default=2, help="local worker processes")
     sw.add_argument("--scheduler", default=None, help="address of a Dask scheduler")
@@ -134,6 +140,23 @@ def main(argv: list[str] | None = None) -> int:
             g = res["grid"]
             print(
                 f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed}: QP fraction {g.has_qp.mean():.3f}"
+            )
+        return 0
+    if args.cmd == "sculpt":
+        from .sculpting import crystallisation_point, sculpting_table
+
+        torch.set_num_threads(1)
+        st = Store(args.store)
+        for r in st.all_runs():
+            if not r.has_checkpoints or (args.algorithm and r.spec.algorithm != args.algorithm):
+                continue
+            if args.seeds is not None and r.spec.seed not in args.seeds:
+                continue
+            tab = sculpting_table(r, store=st)
+            cp = crystallisation_point(tab.progress, tab.label_agreement_ds)
+            print(
+                f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed}: {len(tab)} checkpoints, "
+                f"population labels crystallise at {cp:.2f} of training"
             )
         return 0
     if args.threads:

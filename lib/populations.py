@@ -75,6 +75,7 @@ __all__ = [
     "population_table",
     "selectivity_populations",
     "trial_activity",
+    "unit_labels",
 ]
 
 Array = np.ndarray
@@ -683,34 +684,81 @@ def population_table(
         }
     net, task = _net_task(source, task)
     rows = []
+    for ctx, definition, pops, extra in _population_partitions(
+        net, task, contexts, n_trials, seed, threshold, alpha
+    ):
+        rows.append({**meta, "context": ctx + 1, "definition": definition, **extra, **pops.sizes()})
+    cols = [*meta, "context", "definition", "method", "n_units", "n_plus", "n_minus", "n_a"]
+    cols += ["n_s", "balance", "support_plus", "support_minus", "n_stable", "reason"]
+    return pd.DataFrame(rows)[cols]
+
+
+def _population_partitions(
+    net: RNN,
+    task: TaskConfig,
+    contexts: tuple[int, ...],
+    n_trials: int,
+    seed: int,
+    threshold: float,
+    alpha: float,
+) -> list[tuple[int, str, Populations, dict[str, object]]]:
+    """``(context, definition, populations, extra columns)`` for both definitions."""
+    out: list[tuple[int, str, Populations, dict[str, object]]] = []
     for ctx in contexts:
         ds = decision_states(net, ctx, n_trials, seed, task=task)
-        pd_ = populations(ds.h_plus, ds.h_minus, threshold)
-        rows.append(
-            {
-                **meta,
-                "context": ctx + 1,
-                "definition": "decision_states",
-                "method": ds.method,
-                **pd_.sizes(),
-                "support_plus": ds.support_plus,
-                "support_minus": ds.support_minus,
-                "n_stable": ds.n_stable,
-                "reason": ds.reason,
-            }
-        )
+        extra = {
+            "method": ds.method,
+            "support_plus": ds.support_plus,
+            "support_minus": ds.support_minus,
+            "n_stable": ds.n_stable,
+            "reason": ds.reason,
+        }
+        out.append((ctx, "decision_states", populations(ds.h_plus, ds.h_minus, threshold), extra))
         sp = selectivity_populations(net, ctx, n_trials, seed, threshold, alpha, task=task)
-        rows.append(
+        extra = {
+            "method": "mannwhitney_holm",
+            "support_plus": np.nan,
+            "support_minus": np.nan,
+            "n_stable": np.nan,
+            "reason": "",
+        }
+        out.append((ctx, "selectivity", sp, extra))
+    return out
+
+
+def unit_labels(
+    source: StoredRun | RNN,
+    contexts: tuple[int, ...] = (0, 1),
+    n_trials: int = 400,
+    seed: int = 0,
+    threshold: float = 1e-6,
+    alpha: float = 0.01,
+    *,
+    task: TaskConfig | None = None,
+) -> pd.DataFrame:
+    """The population of every unit, by both definitions, per context (long format).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``context`` (1-based), ``definition``, ``unit`` and ``label`` (``G+``,
+        ``G-``, ``Ga`` or ``Gs``); the per-unit counterpart of :func:`population_table`, with
+        the same arguments.
+    """
+    if not contexts or any(c not in (0, 1) for c in contexts):
+        raise ValueError(f"contexts must be a non-empty subset of (0, 1), got {contexts!r}")
+    net, task = _net_task(source, task)
+    frames = [
+        pd.DataFrame(
             {
-                **meta,
                 "context": ctx + 1,
-                "definition": "selectivity",
-                "method": "mannwhitney_holm",
-                **sp.sizes(),
-                "support_plus": np.nan,
-                "support_minus": np.nan,
-                "n_stable": np.nan,
-                "reason": "",
+                "definition": definition,
+                "unit": np.arange(pops.n_units),
+                "label": pops.labels(),
             }
         )
-    return pd.DataFrame(rows)
+        for ctx, definition, pops, _ in _population_partitions(
+            net, task, contexts, n_trials, seed, threshold, alpha
+        )
+    ]
+    return pd.concat(frames, ignore_index=True)

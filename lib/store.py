@@ -168,6 +168,10 @@ class StoredRun:
     path: Path
     metrics: dict[str, Any]
     provenance: dict[str, Any]
+    #: A checkpoint label (see :meth:`checkpoints`): :meth:`network` then returns the network
+    #: at that point of training, and cached analyses are keyed by it too. ``None``: the
+    #: trained network.
+    checkpoint: str | None = None
 
     @property
     def has_checkpoints(self) -> bool:
@@ -199,8 +203,26 @@ class StoredRun:
         net.eval()
         return net
 
+    def at_checkpoint(self, label: str) -> StoredRun:
+        """The same run seen at one of its checkpoints (``frac_0.5``, ``acc_0.7``, ...).
+
+        Raises ``KeyError`` naming the stored labels when ``label`` is not one of them.
+        """
+        labels = self.checkpoint_labels()
+        if label not in labels:
+            raise KeyError(f"run {self.path.name} has no checkpoint {label!r}; stored: {labels}")
+        return dataclasses.replace(self, checkpoint=label)
+
+    def checkpoint_labels(self) -> list[str]:
+        """Labels of the stored checkpoints (empty when none were kept)."""
+        if not self.has_checkpoints:
+            return []
+        return list(torch.load(self.path / _CHECKPOINTS, weights_only=True))
+
     def network(self) -> RNN:
-        """The trained network (in eval mode)."""
+        """The trained network, or the one at :attr:`checkpoint` when set (in eval mode)."""
+        if self.checkpoint is not None:
+            return self.checkpoints()[self.checkpoint][2]
         net = RNN(self.spec.network)
         state = torch.load(self.path / "model.pt", weights_only=True)
         net.load_state_dict(state)
@@ -344,7 +366,10 @@ class Store:
 
     # ---- cached analyses ---------------------------------------------------------------
     def analysis_dir(self, run: StoredRun, name: str, params: dict[str, Any]) -> Path:
-        """Folder of an analysis of a run, keyed by a hash of its parameters."""
+        """Folder of an analysis of a run, keyed by a hash of its parameters (and of the
+        run's checkpoint label, when it is seen at a checkpoint)."""
+        if run.checkpoint is not None:
+            params = {**params, "checkpoint": run.checkpoint}
         blob = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
         key = hashlib.sha256(blob.encode()).hexdigest()[:12]
         return self.root / "analyses" / run.path.name / f"{name}-{key}"
@@ -397,6 +422,7 @@ class Store:
                 df.to_csv(tmp / f"{k}.csv", index=False)
             meta = {
                 "run_id": run.path.name,
+                "checkpoint": run.checkpoint,
                 "name": name,
                 "params": params,
                 "wall_seconds": wall,

@@ -143,7 +143,22 @@ def complexity_sweep(profile: str) -> list[SweepTask]:
     return out
 
 
-SWEEPS = {"initialization": initialization_sweep, "complexity": complexity_sweep}
+def all_sweep(profile: str) -> list[SweepTask]:
+    """Every task of every other sweep, once (runs shared between sweeps are deduplicated)."""
+    out: dict[str, SweepTask] = {}
+    for fn in (initialization_sweep, complexity_sweep):
+        for t in fn(profile):
+            prev = out.get(t.spec.run_id)
+            if prev is None or (t.keep_checkpoints and not prev.keep_checkpoints):
+                out[t.spec.run_id] = t
+    return list(out.values())
+
+
+SWEEPS = {
+    "initialization": initialization_sweep,
+    "complexity": complexity_sweep,
+    "all": all_sweep,
+}
 
 
 def get_sweep(name: str, profile: str = "paper") -> list[SweepTask]:
@@ -284,6 +299,8 @@ def run_sweep(
         for t, s in zip(tasks, states, strict=True)
         if s in ("missing", "corrupt") or (retry_failed and s == "failed")
     ]
+    # seed-major order: a sweep stopped part-way leaves every cell with the same number of seeds
+    todo.sort(key=lambda t: t.spec.seed)
     log.info("sweep %s/%s: %d tasks, %d to compute", name, profile, len(tasks), len(todo))
     if todo:
         # one BLAS/OpenMP thread per worker process (inherited by the local workers)

@@ -135,3 +135,14 @@ def test_sweep_killed_with_sigkill_resumes_without_loss(tmp_path):
     store = Store(tmp_path)
     for t in sw.get_sweep("initialization", "smoke"):
         store.verify(t.spec)
+
+
+def test_all_sweep_is_the_union_without_duplicates():
+    for profile in ("smoke", "paper"):
+        both = sw.get_sweep("initialization", profile) + sw.get_sweep("complexity", profile)
+        union = sw.get_sweep("all", profile)
+        ids = [t.spec.run_id for t in union]
+        assert len(ids) == len(set(ids)) == len({t.spec.run_id for t in both})
+        keep = {t.spec.run_id for t in both if t.keep_checkpoints}
+        assert {t.spec.run_id for t in union if t.keep_checkpoints} == keep
+    assert len(sw.get_sweep("all", "paper")) == 140  # 100 + 60 − the 20 shared default runs
