@@ -92,13 +92,24 @@ def specs_for(
 
 
 def resolve_runs(
-    specs: Sequence[RunSpec], store: str | Path, mode: str, progress: bool = True
+    specs: Sequence[RunSpec],
+    store: str | Path,
+    mode: str,
+    progress: bool = True,
+    *,
+    keep_checkpoints: bool = False,
 ) -> list[StoredRun]:
-    """Load every run; in ``smoke`` and ``full`` mode train the missing ones first."""
+    """Load every run; in ``smoke`` and ``full`` mode train the missing ones first (with
+    checkpoints along training when ``keep_checkpoints``)."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose one of {MODES}")
     st = Store(store)
-    return [st.get_or_train(s, train=mode != "book", progress=progress) for s in specs]
+    return [
+        st.get_or_train(
+            s, train=mode != "book", progress=progress, keep_checkpoints=keep_checkpoints
+        )
+        for s in specs
+    ]
 
 
 def runs_table(runs: Sequence[StoredRun]) -> pd.DataFrame:

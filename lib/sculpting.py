@@ -49,6 +49,7 @@ __all__ = [
     "SculptConfig",
     "checkpoint_table",
     "checkpoint_analysis",
+    "populations_analysis",
     "sculpting_table",
     "crystallisation_point",
 ]
@@ -182,11 +183,29 @@ def checkpoint_analysis(
     store = store or Store(run.path.parent.parent)
     view = run.at_checkpoint(label)
     cen = census(view, cfg.census, store, compute=compute)
-    params = {"sculpt": cfg.to_dict(), "version": SCULPT_VERSION}
-    tabs = store.cached_analysis(
-        view, "sculpt", params, lambda: _compute_checkpoint(view, cfg), compute=compute
-    )
+    tabs = populations_analysis(view, cfg, store, compute=compute)
     return {"grid": cen["grid"], "decision": cen["decision"], **tabs}
+
+
+def populations_analysis(
+    run: StoredRun,
+    cfg: SculptConfig | None = None,
+    store: Store | None = None,
+    *,
+    compute: bool = True,
+) -> dict[str, pd.DataFrame]:
+    """Population labels, sizes and accuracy of a network (cached), without the census.
+
+    ``run`` is a stored run (its trained network) or a checkpoint view of one
+    (:meth:`lib.store.StoredRun.at_checkpoint`). Returns the ``populations``, ``labels`` and
+    ``summary`` tables of :func:`checkpoint_analysis`.
+    """
+    cfg = cfg or SculptConfig()
+    store = store or Store(run.path.parent.parent)
+    params = {"sculpt": cfg.to_dict(), "version": SCULPT_VERSION}
+    return store.cached_analysis(
+        run, "sculpt", params, lambda: _compute_checkpoint(run, cfg), compute=compute
+    )
 
 
 def _categories(grid: pd.DataFrame) -> pd.Series:

@@ -130,3 +130,16 @@ def test_bad_config_rejected():
         SculptConfig(n_trials=1)
     with pytest.raises(ValueError):
         SculptConfig(alpha=1.5)
+
+
+def test_populations_of_the_trained_network_equal_those_of_its_last_checkpoint(
+    run_with_checkpoints,
+):
+    from lib.sculpting import populations_analysis
+
+    st, run = run_with_checkpoints
+    fin = run.at_checkpoint("frac_1")
+    a = populations_analysis(run, TINY_CFG, st)
+    b = populations_analysis(fin, TINY_CFG, st)
+    assert a["summary"].accuracy.iloc[0] == b["summary"].accuracy.iloc[0]
+    assert a["labels"].equals(b["labels"])
