@@ -13,6 +13,7 @@ Summary tables are derived from the store (:func:`summary_table`), never edited 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -30,6 +31,7 @@ from .census import CENSUS_VERSION, CensusConfig, census
 from .dynamics import OrbitConfig
 from .network import NetworkConfig
 from .ppo import PPOConfig
+from .sculpting import SCULPT_VERSION, SculptConfig, populations_analysis
 from .store import RunSpec, Store
 from .supervised import SLConfig
 from .task import COMPLEXITY_LEVELS, level_of, task_for_level  # noqa: F401 (level_of re-exported)
@@ -65,6 +67,9 @@ class SweepTask:
     spec: RunSpec
     census: CensusConfig | None = field(default_factory=CensusConfig)
     keep_checkpoints: bool = False
+    #: Populations and balance of the trained network (:func:`lib.sculpting.populations_analysis`);
+    #: its census settings are always the default ones (they only enter the cache key).
+    populations: SculptConfig | None = field(default_factory=SculptConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form sent to workers."""
@@ -72,6 +77,9 @@ class SweepTask:
             "spec": self.spec.to_dict(),
             "census": None if self.census is None else self.census.to_dict(),
             "keep_checkpoints": self.keep_checkpoints,
+            "populations": None
+            if self.populations is None
+            else {k: v for k, v in dataclasses.asdict(self.populations).items() if k != "census"},
         }
 
     @classmethod
@@ -83,7 +91,17 @@ class SweepTask:
             c = dict(c)
             c["orbit"] = OrbitConfig(**c["orbit"])
             cc = CensusConfig(**c)
-        return cls(RunSpec.from_dict(d["spec"]), cc, bool(d["keep_checkpoints"]))
+        p = d.get("populations")
+        pc = None if p is None else SculptConfig(**p)
+        return cls(RunSpec.from_dict(d["spec"]), cc, bool(d["keep_checkpoints"]), pc)
+
+
+#: Populations settings of the smoke profile (the paper profile uses SculptConfig()).
+SMOKE_POPULATIONS = SculptConfig(n_trials=40, eval_trials=100)
+
+
+def _pop_cfg(profile: str) -> SculptConfig:
+    return SMOKE_POPULATIONS if profile == "smoke" else SculptConfig()
 
 
 def _trainers(profile: str) -> tuple[NetworkConfig, dict[str, Any], CensusConfig]:
@@ -123,7 +141,7 @@ def initialization_sweep(profile: str) -> list[SweepTask]:
                     tr[alg],
                 )
                 keep = profile == "paper" and d == NetworkConfig.delta and s in CHECKPOINT_SEEDS
-                out.append(SweepTask(spec, cc, keep))
+                out.append(SweepTask(spec, cc, keep, _pop_cfg(profile)))
     return out
 
 
@@ -139,7 +157,7 @@ def complexity_sweep(profile: str) -> list[SweepTask]:
             for s in seeds:
                 spec = RunSpec(alg, s, task_for_level(lv), net, tr[alg])
                 keep = profile == "paper" and lv == "standard" and s in CHECKPOINT_SEEDS
-                out.append(SweepTask(spec, cc, keep))
+                out.append(SweepTask(spec, cc, keep, _pop_cfg(profile)))
     return out
 
 
@@ -189,13 +207,25 @@ def _census_done(store: Store, task: SweepTask) -> bool:
     return (d / "checksums.json").exists()
 
 
+def _populations_done(store: Store, task: SweepTask) -> bool:
+    if task.populations is None:
+        return True
+    run = store.load(task.spec)
+    params = {"sculpt": task.populations.to_dict(), "version": SCULPT_VERSION}
+    return (store.analysis_dir(run, "sculpt", params) / "checksums.json").exists()
+
+
 def task_state(store: Store, task: SweepTask) -> str:
     """``done``, ``missing``, ``failed`` (a failure record and no complete result) or
     ``corrupt``."""
     st = store.status(task.spec)
     if st == "complete":
         run = store.load(task.spec)
-        done = (not task.keep_checkpoints or run.has_checkpoints) and _census_done(store, task)
+        done = (
+            (not task.keep_checkpoints or run.has_checkpoints)
+            and _census_done(store, task)
+            and _populations_done(store, task)
+        )
         if done:
             return "done"
         st = "missing"
@@ -221,6 +251,8 @@ def run_task(task: dict[str, Any], store_root: str) -> dict[str, Any]:
         run = store.get_or_train(t.spec, progress=False, keep_checkpoints=t.keep_checkpoints)
         if t.census is not None:
             census(run, t.census, store)
+        if t.populations is not None:
+            populations_analysis(run, t.populations, store)
         if fail.exists():
             fail.unlink()
         return {"run_id": t.spec.run_id, "status": "done", "seconds": time.perf_counter() - t0}
@@ -378,5 +410,12 @@ def summary_table(
                     "divergent_fraction": float(g.kinds.str.contains("divergent").mean()),
                 }
             )
+        if t.populations is not None and _populations_done(st, t):
+            pops = populations_analysis(run, t.populations, st, compute=False)["populations"]
+            for d, tag in (("decision_states", "ds"), ("selectivity", "sel")):
+                p = pops[pops.definition == d]
+                row[f"balance_{tag}"] = float(p.balance.mean()) if len(p) else float("nan")
+                row[f"n_plus_{tag}"] = float(p.n_plus.mean()) if len(p) else float("nan")
+                row[f"n_minus_{tag}"] = float(p.n_minus.mean()) if len(p) else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
