@@ -45,8 +45,8 @@ bench: $(STAMP)
 
 ## Train / analyse the stored results (resumable; computes only what data/ lacks).
 data: $(STAMP)
-	$(BIN)/python -m lib sweep initialization --profile paper --workers 2
-	$(BIN)/python -m lib sweep complexity --profile paper --workers 2
+	$(BIN)/python -m lib sweep all --profile paper --workers 2
+	OMP_NUM_THREADS=1 $(BIN)/python -m lib sculpt
 
 clean:
 	rm -rf _build
