@@ -24,6 +24,7 @@ __all__ = [
     "claims_2_3",
     "claim_delta",
     "claim_complexity",
+    "claim_crystallisation",
     "claims_table",
     "qp_per_network",
 ]
@@ -317,6 +318,53 @@ def claim_complexity(
     )
 
 
+def claim_crystallisation(table: pd.DataFrame, level: float = 0.9) -> Claim:
+    """Secondary description: the populations "crystallise" over training.
+
+    ``table`` is :func:`lib.sculpting.sculpting_table` of the checkpointed runs, concatenated.
+    Per RL network, the crystallisation point is the progress from which the decision-state
+    population labels agree with the final ones at ≥ ``level`` (0.9, fixed before the data
+    were seen) to the end (:func:`lib.sculpting.crystallisation_point`). HOLDS when at least
+    half of the RL networks crystallise before the last checkpoint (point < 1); PARTLY when
+    at least one does; DOES NOT HOLD otherwise.
+    """
+    from .sculpting import crystallisation_point
+
+    name = "S. populations crystallise during training"
+    if table.empty:
+        return Claim(
+            name, "6", "0", "", "", "", float("nan"), "NOT TESTED YET", "no checkpoint analyses"
+        )
+    pts = {
+        (a, s): crystallisation_point(g.progress, g.label_agreement_ds, level)
+        for (a, s), g in table.groupby(["algorithm", "seed"])
+    }
+    rl = np.array([v for (a, _), v in pts.items() if a == "ppo"])
+    sl = np.array([v for (a, _), v in pts.items() if a == "sl"])
+    early = int(np.sum(rl < 1.0))
+    v = "HOLDS" if early >= max(len(rl), 1) / 2 else ("PARTLY" if early else "DOES NOT HOLD")
+    mid = table[(table.progress >= 0.45) & (table.progress <= 0.8)]
+    agree = mid.groupby("algorithm").label_agreement_ds.mean()
+    chance = mid.groupby("algorithm").label_chance_ds.mean()
+    lo, hi = (float(np.nanmin(rl)), float(np.nanmax(rl))) if rl.size else (np.nan, np.nan)
+    return Claim(
+        name,
+        "6",
+        f"{len(rl)} RL, {len(sl)} SL networks",
+        f"crystallised before the end (agreement ≥ {level:g}): RL {early}/{len(rl)}, "
+        f"SL {int(np.sum(sl < 1.0))}/{len(sl)}",
+        f"RL points [{lo:.2f}, {hi:.2f}]",
+        "per-network rule",
+        float("nan"),
+        v,
+        "label agreement with the final network at 45–80 % of training: "
+        + "; ".join(
+            f"{a}: {agree.get(a, np.nan):.2f} (chance {chance.get(a, np.nan):.2f})"
+            for a in ("ppo", "sl")
+        ),
+    )
+
+
 def claims_table(store: str | Path | None = None) -> pd.DataFrame:
     """Every claim's row, computed from the store (book mode: nothing is trained or analysed)."""
     from .census import CensusConfig, census
@@ -367,6 +415,27 @@ def claims_table(store: str | Path | None = None) -> pd.DataFrame:
                 float("nan"),
                 "NOT TESTED YET",
                 f"populations analysis missing: {e}"[:160],
+            )
+        )
+    try:
+        from .sculpting import sculpting_table
+
+        sc = [sculpting_table(r, compute=False) for r in runs if r.has_checkpoints]
+        rows.append(
+            claim_crystallisation(pd.concat(sc, ignore_index=True) if sc else pd.DataFrame())
+        )
+    except (FileNotFoundError, NameError) as e:
+        rows.append(
+            Claim(
+                "S. populations crystallise during training",
+                "6",
+                "0",
+                "",
+                "",
+                "",
+                float("nan"),
+                "NOT TESTED YET",
+                f"checkpoint analyses missing: {e}"[:160],
             )
         )
     rows.append(

@@ -214,6 +214,16 @@ def _categories(grid: pd.DataFrame) -> pd.Series:
     return pd.Series(cats, index=pd.MultiIndex.from_frame(g[["context", "c1", "c2"]]))
 
 
+def _chance_agreement(labels: pd.DataFrame, ref: pd.DataFrame, definition: str) -> float:
+    """Agreement expected if units were relabelled at random with the same population sizes:
+    :math:`\\sum_k p_k q_k` (``p``, ``q`` the label frequencies of the two networks)."""
+    a = labels[labels.definition == definition].label.value_counts(normalize=True)
+    b = ref[ref.definition == definition].label.value_counts(normalize=True)
+    if a.empty or b.empty:
+        return float("nan")
+    return float((a * b.reindex(a.index, fill_value=0.0)).sum())
+
+
 def _label_agreement(labels: pd.DataFrame, ref: pd.DataFrame, definition: str) -> float:
     a = labels[labels.definition == definition].set_index(["context", "unit"]).label
     b = ref[ref.definition == definition].set_index(["context", "unit"]).label
@@ -282,6 +292,9 @@ def sculpting_table(
                 ),
                 "label_agreement_sel": _label_agreement(
                     r["labels"], final["labels"], "selectivity"
+                ),
+                "label_chance_ds": _chance_agreement(
+                    r["labels"], final["labels"], "decision_states"
                 ),
                 **sizes,
             }

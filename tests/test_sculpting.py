@@ -143,3 +143,26 @@ def test_populations_of_the_trained_network_equal_those_of_its_last_checkpoint(
     b = populations_analysis(fin, TINY_CFG, st)
     assert a["summary"].accuracy.iloc[0] == b["summary"].accuracy.iloc[0]
     assert a["labels"].equals(b["labels"])
+
+
+def test_chance_agreement_is_the_product_of_label_frequencies():
+    import pandas as pd
+
+    from lib.sculpting import _chance_agreement, _label_agreement
+
+    def tab(labels):
+        return pd.DataFrame(
+            {
+                "context": 1,
+                "definition": "decision_states",
+                "unit": range(len(labels)),
+                "label": labels,
+            }
+        )
+
+    a = tab(["G+", "G+", "Ga", "Gs"])
+    b = tab(["G+", "Ga", "Ga", "Ga"])
+    # p = (G+ .5, Ga .25, Gs .25), q = (G+ .25, Ga .75): .5*.25 + .25*.75 = .3125
+    assert _chance_agreement(a, b, "decision_states") == pytest.approx(0.3125)
+    assert _label_agreement(a, b, "decision_states") == pytest.approx(0.5)  # units 0 and 2
+    assert np.isnan(_chance_agreement(a, b, "selectivity"))
