@@ -99,6 +99,14 @@ _REASONS = {
     "info.n_fc_shuffles": "population shifts for the connectivity null",
     "info.alpha": "significance after Holm correction over units",
     "info.fc_quantile": "quantile of the null MI above which a pair is an edge",
+    "sculpt.census": "11 x 11 grid, 2 real-trial initial states: a quarter of a full census, for ~80 checkpoints",
+    "sculpt.n_trials": "real trials per context for decision states and selectivity",
+    "sculpt.threshold": "activity threshold of the population definitions, as balance.threshold",
+    "sculpt.alpha": "selectivity test level after Holm correction, as balance.alpha",
+    "sculpt.eval_seed": "seed of those trials",
+    "sculpt.eval_trials": "fresh trials of the greedy accuracy, the same for every checkpoint",
+    "sculpt.checkpoint_runs": "seeds 0-4 of the default configuration (PPO and SL) keep checkpoints",
+    "sculpt.level": "agreement with the final labels that counts as crystallised; fixed before the data were seen",
 }
 
 
@@ -130,12 +138,13 @@ def provenance_table():  # -> pandas.DataFrame
     from .dynamics import OrbitConfig
     from .network import NetworkConfig
     from .ppo import PPOConfig
+    from .sculpting import SculptConfig
     from .supervised import SLConfig
     from .task import TaskConfig, ideal_observer_accuracy
     from .training import FINAL_EVAL_TRIALS, criterion_accuracy
     from .unit_information import InfoConfig
 
-    task, net = TaskConfig(), NetworkConfig()
+    task, net, sc = TaskConfig(), NetworkConfig(), SculptConfig()
     cz = CensusConfig()
     census_rows = [r for r in _rows("census", cz) if r["setting"] != "census.orbit"]
     rows = (
@@ -147,7 +156,14 @@ def provenance_table():  # -> pandas.DataFrame
         + _rows("orbit", OrbitConfig())
         + _rows("balance", BalanceConfig())
         + _rows("info", InfoConfig())
+        + [r for r in _rows("sculpt", sc) if r["setting"] != "sculpt.seed"]
     )
+    for r in rows:
+        if r["setting"] == "sculpt.census":
+            r["value"] = (
+                f"grid {sc.census.grid}, n_trial_states {sc.census.n_trial_states}, "
+                "the rest as census.* and orbit.*"
+            )
     lo, hi = task.delay_steps_range
     derived = [
         (
@@ -181,6 +197,13 @@ def provenance_table():  # -> pandas.DataFrame
             "companion",
             "independent trials for the recorded final accuracy",
         ),
+        (
+            "sculpt.checkpoint_runs",
+            "seeds 0-4, delta 0.1, 250 units",
+            "companion",
+            _REASONS["sculpt.checkpoint_runs"],
+        ),
+        ("sculpt.level", 0.9, "companion", _REASONS["sculpt.level"]),
         (
             "information.copnorm_ties",
             "average",
