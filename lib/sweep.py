@@ -369,8 +369,9 @@ def run_sweep(
 def summary_table(
     name: str, profile: str = "paper", store: str | Path | None = None, *, with_census: bool = True
 ) -> pd.DataFrame:
-    """One row per completed run of a sweep: config, convergence, cost, accuracy and census
-    results (QP fraction overall and at low coherence), derived from the store."""
+    """One row per completed run of a sweep: config, convergence, cost (``wall_seconds`` of
+    training, ``census_seconds``), accuracy, census results (QP fraction overall and at low
+    coherence) and population balance, derived from the store."""
     st = Store(store)
     rows = []
     for t in get_sweep(name, profile):
@@ -399,6 +400,9 @@ def summary_table(
             "spectral_radius_after": float(np.abs(np.linalg.eigvals(W1)).max()),
         }
         if with_census and t.census is not None and _census_done(st, t):
+            params = {"census": t.census.to_dict(), "version": CENSUS_VERSION}
+            meta = st.analysis_dir(run, "census", params) / "meta.json"
+            row["census_seconds"] = float(json.loads(meta.read_text()).get("wall_seconds", np.nan))
             res = census(run, t.census, st, compute=False)
             g = res["grid"]
             low = (g.c1.abs() <= 15) & (g.c2.abs() <= 15)
