@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         return 0
     if args.cmd == "sweep":
-        from .sweep import get_sweep, run_sweep, sweep_status
+        from .sweep import get_sweep, run_sweep, sweep_status, write_summary
 
         try:
             get_sweep(args.name, args.profile)
@@ -121,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
                 retry_failed=args.retry_failed,
             )
         counts = df.state.value_counts().to_dict()
+        if not args.status:
+            names = ["initialization", "complexity"] if args.name == "all" else [args.name]
+            for n in names:
+                print(f"summary table: {write_summary(n, args.profile, args.store)}")
         print(
             f"sweep {args.name} ({args.profile}): {len(df)} tasks: "
             + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))

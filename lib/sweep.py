@@ -45,6 +45,7 @@ __all__ = [
     "run_task",
     "sweep_status",
     "summary_table",
+    "write_summary",
 ]
 
 log = logging.getLogger(__name__)
@@ -423,3 +424,18 @@ def summary_table(
                 row[f"n_minus_{tag}"] = float(p.n_minus.mean()) if len(p) else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def write_summary(name: str, profile: str = "paper", store: str | Path | None = None) -> Path:
+    """Write :func:`summary_table` to ``<store>/sweeps/<name>-<profile>.csv`` (atomically).
+
+    The CSV is derived from the store, never edited by hand; it is rewritten after every sweep.
+    """
+    st = Store(store)
+    tab = summary_table(name, profile, st.root)
+    out = st.root / "sweeps" / f"{name}-{profile}.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".tmp-{uuid.uuid4().hex[:8]}.csv"
+    tab.to_csv(tmp, index=False)
+    os.replace(tmp, out)
+    return out

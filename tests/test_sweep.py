@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import lib.sweep as sw
@@ -146,3 +147,15 @@ def test_all_sweep_is_the_union_without_duplicates():
         keep = {t.spec.run_id for t in both if t.keep_checkpoints}
         assert {t.spec.run_id for t in union if t.keep_checkpoints} == keep
     assert len(sw.get_sweep("all", "paper")) == 140  # 100 + 60 − the 20 shared default runs
+
+
+def test_summary_csv_is_derived_from_the_store(tmp_path):
+    sw.run_sweep("complexity", "smoke", tmp_path, workers=1, progress=False)
+    path = sw.write_summary("complexity", "smoke", tmp_path)
+    assert path == tmp_path / "sweeps" / "complexity-smoke.csv"
+    csv = pd.read_csv(path)
+    tab = sw.summary_table("complexity", "smoke", tmp_path)
+    assert list(csv.run_id) == list(tab.run_id) and len(csv) == len(
+        sw.get_sweep("complexity", "smoke")
+    )
+    assert {"qp_fraction", "census_seconds", "balance_ds"} <= set(csv.columns)
