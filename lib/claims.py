@@ -166,20 +166,60 @@ def claims_2_3(per_net: pd.DataFrame, sl_max: float = 0.02) -> tuple[Claim, Clai
     return c2, c3
 
 
-def claim_balance(pops: pd.DataFrame, rob: pd.DataFrame) -> tuple[Claim, Claim]:
+_BALANCE_COLUMNS = {"decision_states": "balance_ds", "selectivity": "balance_sel"}
+
+
+def claim_balance(
+    pops: pd.DataFrame,
+    rob: pd.DataFrame,
+    ensemble: pd.DataFrame | None = None,
+    delta: float = 0.1,
+) -> tuple[Claim, Claim]:
     """Claim 4: RL gives balanced populations (4a); balance makes networks robust (4b).
 
     ``pops`` is the concatenated ``populations`` table of :func:`lib.balance.balance_analysis`
     over networks, ``rob`` the ``robustness`` tables with ``algorithm`` and ``seed`` columns.
-    A network's balance is the mean over its contexts. 4a HOLDS when RL's balance exceeds SL's
-    with p < 0.05 under both population definitions; PARTLY when it is larger (rank-biserial
-    r > 0) under both, or significantly larger under one; DOES NOT HOLD otherwise (including
-    definitions that disagree). 4b (over all networks, decision-state balance against each
-    robustness summary) HOLDS when Spearman's ρ > 0 with p < 0.05 for every perturbation;
-    PARTLY when ρ > 0 for every perturbation, or significantly for one; DOES NOT HOLD
-    otherwise.
+    A network's balance is the mean over its contexts. ``ensemble`` (optional) is the summary
+    table of the ``initialization`` sweep (:func:`lib.sweep.summary_table`; columns
+    ``algorithm``, ``seed``, ``delta``, ``balance_ds``, ``balance_sel``, the same quantities
+    computed with the same settings): when its networks at ``delta`` outnumber those of
+    ``pops``, 4a is tested on them instead, and its other δ values are summarised in the
+    numbers (at how many δ RL's balance is significantly above / below SL's).
+
+    4a HOLDS when RL's balance exceeds SL's with p < 0.05 under both population definitions;
+    PARTLY when it is larger (rank-biserial r > 0) under both, or significantly larger under
+    one; DOES NOT HOLD otherwise (including definitions that disagree without significance).
+    4b (over the networks of ``rob``, decision-state balance against each robustness summary)
+    HOLDS when Spearman's ρ > 0 with p < 0.05 for every perturbation; PARTLY when ρ > 0 for
+    every perturbation, or significantly for one; DOES NOT HOLD otherwise.
     """
     per = pops.groupby(["algorithm", "seed", "definition"]).balance.mean().reset_index()
+    per_delta = ""
+    if ensemble is not None and len(ensemble) and set(_BALANCE_COLUMNS.values()) <= set(ensemble):
+        long = ensemble.melt(
+            id_vars=["algorithm", "seed", "delta"],
+            value_vars=list(_BALANCE_COLUMNS.values()),
+            var_name="column",
+            value_name="balance",
+        ).dropna(subset=["balance"])
+        long["definition"] = long.column.map({v: k for k, v in _BALANCE_COLUMNS.items()})
+        at = long[np.isclose(long.delta, delta)]
+        if at.groupby("definition").seed.size().min() > per.groupby("definition").seed.size().max():
+            per = at[["algorithm", "seed", "definition", "balance"]]
+        counts = []
+        for d in _BALANCE_COLUMNS:
+            up = down = n = 0
+            for _, g in long[long.definition == d].groupby("delta"):
+                r = compare_groups(
+                    g[g.algorithm == "ppo"].balance, g[g.algorithm == "sl"].balance, ("RL", "SL")
+                )
+                if not np.isfinite(r["p"]):
+                    continue
+                n += 1
+                up += int(r["p"] < 0.05 and r["rank_biserial"] > 0)
+                down += int(r["p"] < 0.05 and r["rank_biserial"] < 0)
+            counts.append(f"{d.replace('_', ' ')} RL > SL at {up}/{n} δ, RL < SL at {down}/{n}")
+        per_delta = "; across δ (p < 0.05): " + ", ".join(counts)
     res = {}
     for d in ("decision_states", "selectivity"):
         g = per[per.definition == d]
@@ -201,7 +241,7 @@ def claim_balance(pops: pd.DataFrame, rob: pd.DataFrame) -> tuple[Claim, Claim]:
         ds["p"],
         v4a,
         f"selectivity definition p = {_fmt_p(se['p'])}; mean balance RL {ds['mean_RL']:.3f} / {se['mean_RL']:.3f}, "
-        f"SL {ds['mean_SL']:.3f} / {se['mean_SL']:.3f} (decision states / selectivity)",
+        f"SL {ds['mean_SL']:.3f} / {se['mean_SL']:.3f} (decision states / selectivity)" + per_delta,
     )
     b = per[per.definition == "decision_states"]
     br = rob.merge(b, on=["algorithm", "seed"])
@@ -402,7 +442,8 @@ def claims_table(store: str | Path | None = None) -> pd.DataFrame:
             [v["robustness"].assign(algorithm=a, seed=s) for (a, s), v in bal.items()],
             ignore_index=True,
         )
-        rows += list(claim_balance(pops, rob))
+        ens = summary_table("initialization", "paper", store)
+        rows += list(claim_balance(pops, rob, ensemble=ens, delta=0.1))
     except (FileNotFoundError, NameError) as e:
         rows.append(
             Claim(

@@ -72,6 +72,33 @@ def test_claim_balance_rules():
     assert (a.verdict, b.verdict) == ("DOES NOT HOLD", "DOES NOT HOLD")
 
 
+def _ensemble(deltas, n, rl_minus_sl):
+    """Summary-table rows: n seeds per algorithm and δ, RL's balance shifted by the given amount."""
+    rows = []
+    for d in deltas:
+        for s in range(n):
+            for alg, shift in (("ppo", rl_minus_sl), ("sl", 0.0)):
+                v = 0.5 + shift + 0.01 * s
+                rows.append(dict(algorithm=alg, seed=s, delta=d, balance_ds=v, balance_sel=v))
+    return pd.DataFrame(rows)
+
+
+def test_claim_balance_uses_the_larger_ensemble_at_the_default_delta():
+    pops = _pops([0.6, 0.7, 0.8], [0.7, 0.6, 0.8])  # 3 + 3 networks, no difference
+    rob = _rob(pops, +1.0)
+    assert cl.claim_balance(pops, rob)[0].verdict == "DOES NOT HOLD"
+    ens = _ensemble([0.05, 0.1, 0.2], 10, +0.3)  # 10 + 10 per δ, RL far above SL
+    a, b = cl.claim_balance(pops, rob, ensemble=ens, delta=0.1)
+    assert a.verdict == "HOLDS" and a.n == "10 RL + 10 SL"
+    assert "decision states RL > SL at 3/3 δ, RL < SL at 0/3" in a.numbers
+    assert b.n == "6 networks"  # robustness stays on the networks that have it
+    a, _ = cl.claim_balance(pops, rob, ensemble=_ensemble([0.1, 0.2], 10, -0.3), delta=0.1)
+    assert a.verdict == "DOES NOT HOLD" and "RL < SL at 2/2" in a.numbers
+    # fewer ensemble networks at that δ than in pops: the verdict stays on pops
+    a, _ = cl.claim_balance(pops, rob, ensemble=_ensemble([0.1], 2, +0.3), delta=0.1)
+    assert a.verdict == "DOES NOT HOLD" and a.n == "3 RL + 3 SL"
+
+
 def test_claim_delta_rules():
     deltas = np.repeat([0.05, 0.1, 0.15, 0.2], 4)
     up = pd.DataFrame(
