@@ -43,6 +43,22 @@ def code_version() -> str:
         return "unknown"
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, else :func:`platform.processor`).
+
+    Stored with every result because floating-point results of the same seed differ between
+    CPU models (BLAS kernels differ), while they are bit-identical on one machine.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def environment_info() -> dict[str, Any]:
     """Library versions, code version, machine and time of a result (stored, not hashed)."""
     import numpy
@@ -58,6 +74,7 @@ def environment_info() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "platform": platform.platform(),
         "machine": platform.machine(),
+        "cpu": cpu_model(),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
 

@@ -57,7 +57,7 @@ def test_store_reuses_complete_runs(tmp_path, monkeypatch):
         "weights.npz",
     ]
     cfg = json.loads((run.path / "config.json").read_text())
-    for key in ("torch", "numpy", "python", "code_version"):
+    for key in ("torch", "numpy", "python", "code_version", "cpu"):
         assert key in cfg["provenance"]
     for key in (
         "final_accuracy",
