@@ -24,9 +24,17 @@ from .robustness import (
     robustness_summary,
     weight_perturbation_curve,
 )
+from .stats import compare_groups
 from .store import Store, StoredRun
 
-__all__ = ["BALANCE_VERSION", "BalanceConfig", "balance_analysis", "compute_balance"]
+__all__ = [
+    "BALANCE_COLUMNS",
+    "BALANCE_VERSION",
+    "BalanceConfig",
+    "balance_analysis",
+    "balance_by_delta",
+    "compute_balance",
+]
 
 BALANCE_VERSION = "1"
 
@@ -153,3 +161,27 @@ def balance_analysis(
     return store.cached_analysis(
         run, "balance", params, lambda: compute_balance(run, cfg), compute=compute
     )
+
+
+#: Per-network balance columns of :func:`lib.sweep.summary_table`, by population definition.
+BALANCE_COLUMNS = {"decision_states": "balance_ds", "selectivity": "balance_sel"}
+
+
+def balance_by_delta(tab: pd.DataFrame) -> pd.DataFrame:
+    """RL against SL balance at each δ, for each population definition (Mann-Whitney).
+
+    ``tab`` is a sweep summary table (:func:`lib.sweep.summary_table`: ``algorithm``,
+    ``delta`` and the :data:`BALANCE_COLUMNS`). One row per definition column and δ where both
+    algorithms have at least two networks: ``definition`` (the column name), ``delta``,
+    ``n_RL``, ``n_SL``, ``mean_RL``, ``mean_SL``, ``rank_biserial`` (> 0: RL more balanced)
+    and ``p`` (NaN when all values are equal), from :func:`lib.stats.compare_groups`.
+    """
+    keys = ("n_RL", "n_SL", "mean_RL", "mean_SL", "rank_biserial", "p")
+    rows = []
+    for col in (c for c in BALANCE_COLUMNS.values() if c in tab.columns):
+        for dl, g in tab.groupby("delta"):
+            a, b = g[g.algorithm == "ppo"][col].dropna(), g[g.algorithm == "sl"][col].dropna()
+            if len(a) >= 2 and len(b) >= 2:
+                r = compare_groups(a, b, ("RL", "SL"))
+                rows.append({"definition": col, "delta": dl, **{k: r[k] for k in keys}})
+    return pd.DataFrame(rows, columns=["definition", "delta", *keys])

@@ -173,9 +173,6 @@ def claims_2_3(per_net: pd.DataFrame, sl_max: float = 0.02) -> tuple[Claim, Clai
     return c2, c3
 
 
-_BALANCE_COLUMNS = {"decision_states": "balance_ds", "selectivity": "balance_sel"}
-
-
 def claim_balance(
     pops: pd.DataFrame,
     rob: pd.DataFrame,
@@ -202,30 +199,26 @@ def claim_balance(
     """
     per = pops.groupby(["algorithm", "seed", "definition"]).balance.mean().reset_index()
     per_delta = ""
-    if ensemble is not None and len(ensemble) and set(_BALANCE_COLUMNS.values()) <= set(ensemble):
-        long = ensemble.melt(
-            id_vars=["algorithm", "seed", "delta"],
-            value_vars=list(_BALANCE_COLUMNS.values()),
-            var_name="column",
-            value_name="balance",
-        ).dropna(subset=["balance"])
-        long["definition"] = long.column.map({v: k for k, v in _BALANCE_COLUMNS.items()})
-        at = long[np.isclose(long.delta, delta)]
-        if at.groupby("definition").seed.size().min() > per.groupby("definition").seed.size().max():
-            per = at[["algorithm", "seed", "definition", "balance"]]
+    if ensemble is not None and len(ensemble):
+        from .balance import BALANCE_COLUMNS, balance_by_delta
+
+        at = ensemble[np.isclose(ensemble.delta, delta)]
+        cols = [c for c in BALANCE_COLUMNS.values() if c in at.columns]
+        n_at = min((at[c].notna().sum() for c in cols), default=0)
+        if cols and n_at > per.groupby("definition").seed.size().max():
+            per = at.melt(
+                id_vars=["algorithm", "seed"], value_vars=cols, value_name="balance"
+            ).dropna(subset=["balance"])
+            per["definition"] = per.variable.map({v: k for k, v in BALANCE_COLUMNS.items()})
+        by = balance_by_delta(ensemble).dropna(subset=["p"])
         counts = []
-        for d in _BALANCE_COLUMNS:
-            up = down = n = 0
-            for _, g in long[long.definition == d].groupby("delta"):
-                r = compare_groups(
-                    g[g.algorithm == "ppo"].balance, g[g.algorithm == "sl"].balance, ("RL", "SL")
-                )
-                if not np.isfinite(r["p"]):
-                    continue
-                n += 1
-                up += int(r["p"] < 0.05 and r["rank_biserial"] > 0)
-                down += int(r["p"] < 0.05 and r["rank_biserial"] < 0)
-            counts.append(f"{d.replace('_', ' ')} RL > SL at {up}/{n} δ, RL < SL at {down}/{n}")
+        for d, col in BALANCE_COLUMNS.items():
+            g = by[by.definition == col]
+            sig = g[g.p < 0.05]
+            up, down = int((sig.rank_biserial > 0).sum()), int((sig.rank_biserial < 0).sum())
+            counts.append(
+                f"{d.replace('_', ' ')} RL > SL at {up}/{len(g)} δ, RL < SL at {down}/{len(g)}"
+            )
         per_delta = "; across δ (p < 0.05): " + ", ".join(counts)
     res = {}
     for d in ("decision_states", "selectivity"):

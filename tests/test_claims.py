@@ -152,3 +152,16 @@ def test_claim_crystallisation_rules():
     assert cl.claim_crystallisation(_sculpt([0.75, 1.0, 1.0], [1.0])).verdict == "PARTLY"
     assert cl.claim_crystallisation(_sculpt([1.0, 1.0, 1.0], [0.5])).verdict == "DOES NOT HOLD"
     assert cl.claim_crystallisation(pd.DataFrame()).verdict == "NOT TESTED YET"
+
+
+def test_balance_by_delta_compares_rl_and_sl_per_delta_and_definition():
+    from lib.balance import balance_by_delta
+
+    tab = _ensemble([0.1, 0.2], 10, +0.3)
+    by = balance_by_delta(tab)
+    assert sorted(set(by.definition)) == ["balance_ds", "balance_sel"] and len(by) == 4
+    assert np.allclose(by.mean_RL - by.mean_SL, 0.3) and (by.rank_biserial == 1.0).all()
+    assert (by.p < 0.001).all() and (by.n_RL == 10).all()
+    # a δ where one algorithm has a single network is left out
+    assert len(balance_by_delta(tab[~((tab.delta == 0.2) & (tab.seed > 0))])) == 2
+    assert balance_by_delta(tab.iloc[0:0]).empty
