@@ -46,8 +46,8 @@ def code_version() -> str:
 def cpu_model() -> str:
     """The CPU's model name (``/proc/cpuinfo`` on Linux, else :func:`platform.processor`).
 
-    Stored with every result because floating-point results of the same seed differ between
-    CPU models (BLAS kernels differ), while they are bit-identical on one machine.
+    Stored with every result because training with the same seed is bit-identical on one
+    machine but was measured to differ between machines (most likely BLAS kernels).
     """
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
