@@ -34,7 +34,13 @@ from torch.nn import functional as F
 
 from .network import RNN, NetworkConfig
 from .task import N_INPUTS, CtxDMEnv, TaskConfig
-from .training import Monitor, TrainResult, criterion_accuracy, seeded_generators
+from .training import (
+    Monitor,
+    TrainResult,
+    check_finite,
+    criterion_accuracy,
+    seeded_generators,
+)
 
 __all__ = ["PPOConfig", "train_ppo", "gae"]
 
@@ -157,6 +163,11 @@ def train_ppo(
         Show a tqdm progress bar.
     keep_checkpoints : bool
         Keep checkpoints along training (see :class:`lib.training.Monitor`).
+
+    Raises
+    ------
+    lib.training.TrainingDivergedError
+        As soon as the policy's logits, the loss or the weights go non-finite.
     """
     g_init, g_data = seeded_generators(seed)
     net = RNN(net_cfg, generator=g_init)
@@ -198,6 +209,8 @@ def train_ppo(
                     h * (~first).unsqueeze(1).float(), torch.addmm(net.b, obs, net.W_in.t())
                 )
                 logits = net.policy(h)
+                if not bool(torch.isfinite(logits).all()):
+                    check_finite(net, f"PPO rollout {update + 1}, step {t}", logits=logits)
                 logp_all = F.log_softmax(logits, -1)
                 a = torch.multinomial(logp_all.exp(), 1, generator=g_data).squeeze(1)
                 b_act[t], b_logp[t], b_val[t] = (
@@ -238,6 +251,8 @@ def train_ppo(
                 pg = -torch.min(ratio * a_mb, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * a_mb).mean()
                 v_loss = 0.5 * (values - ret[:, idx]).pow(2).mean()
                 loss = pg + cfg.vf_coef * v_loss - cfg.ent_coef * entropy
+                if not bool(torch.isfinite(loss)):
+                    check_finite(net, f"PPO update {update + 1}", loss=loss)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)

@@ -21,7 +21,13 @@ from torch.nn import functional as F
 
 from .network import RNN, NetworkConfig
 from .task import PERIOD_DECISION, TaskConfig, sample_trials
-from .training import Monitor, TrainResult, criterion_accuracy, seeded_generators
+from .training import (
+    Monitor,
+    TrainResult,
+    check_finite,
+    criterion_accuracy,
+    seeded_generators,
+)
 
 __all__ = ["SLConfig", "train_supervised"]
 
@@ -94,6 +100,11 @@ def train_supervised(
         Show a tqdm progress bar.
     keep_checkpoints : bool
         Keep checkpoints along training (see :class:`lib.training.Monitor`).
+
+    Raises
+    ------
+    lib.training.TrainingDivergedError
+        As soon as the loss or the weights go non-finite.
     """
     g_init, g_data = seeded_generators(seed)
     net = RNN(net_cfg, generator=g_init)
@@ -119,6 +130,8 @@ def train_supervised(
             logits.reshape(-1, logits.shape[-1]), tr.targets.reshape(-1), reduction="none"
         )
         loss = (ce * w.reshape(-1)).sum() / w.sum()
+        if not bool(torch.isfinite(loss)):
+            check_finite(net, f"SL update {update + 1} ({trials} trials)", loss=loss)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)

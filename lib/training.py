@@ -20,7 +20,15 @@ from .evaluation import evaluate
 from .network import RNN
 from .task import TaskConfig, ideal_observer_accuracy
 
-__all__ = ["TrainResult", "criterion_accuracy", "Monitor", "FINAL_EVAL_TRIALS"]
+__all__ = [
+    "FINAL_EVAL_TRIALS",
+    "MAX_SEED",
+    "Monitor",
+    "TrainResult",
+    "TrainingDivergedError",
+    "check_finite",
+    "criterion_accuracy",
+]
 
 #: Trials of the independent final evaluation recorded in ``metrics.json``.
 FINAL_EVAL_TRIALS = 5000
@@ -28,6 +36,42 @@ FINAL_EVAL_TRIALS = 5000
 CHECKPOINT_ACCURACIES = (0.5, 0.7, 0.9)
 #: Fractions of the training run (in trials seen) kept as checkpoints.
 CHECKPOINT_FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
+#: Largest run seed: the data generator is seeded with ``2 * seed + 2``, which torch requires
+#: to be below 2**64.
+MAX_SEED = 2**63 - 2
+
+
+class TrainingDivergedError(RuntimeError):
+    """Training went non-finite (NaN or infinite loss, activations or weights).
+
+    Raised by the trainers as soon as it is seen; nothing is stored. The usual cause is an
+    initial recurrent gain far beyond the edge of chaos (a large ``delta``): the activations
+    of the ReLU network overflow within a trial.
+    """
+
+
+def check_finite(net: RNN, what: str, **values: float | torch.Tensor) -> None:
+    """Raise :class:`TrainingDivergedError` unless ``values`` and the weights are finite.
+
+    Parameters
+    ----------
+    net : RNN
+        The network being trained (its parameters are checked).
+    what : str
+        Where training is, for the message (``"SL update 3 (48 trials)"``).
+    **values : float or Tensor
+        Further quantities to check (a loss, logits of a rollout step).
+    """
+    bad = [k for k, v in values.items() if not bool(torch.isfinite(torch.as_tensor(v)).all())]
+    bad += [k for k, p in net.named_parameters() if not bool(torch.isfinite(p).all())]
+    if bad:
+        cfg = net.cfg
+        raise TrainingDivergedError(
+            f"training diverged at {what}: non-finite {', '.join(bad)} (delta={cfg.delta:g}, "
+            f"expected initial spectral radius {cfg.expected_spectral_radius:.3g}, "
+            f"hidden={cfg.hidden}); nothing was stored. Use a smaller delta (the paper's grid "
+            f"spans 0.055-0.165) or a smaller learning rate."
+        )
 
 
 def criterion_accuracy(task: TaskConfig, fraction: float) -> float:
@@ -131,7 +175,11 @@ class Monitor:
         return {k: v.detach().clone() for k, v in self.net.state_dict().items()}
 
     def evaluate(self, update: int, trials: int, steps: int, **extra: float) -> bool:
-        """Evaluate greedily, log a learning-curve point; True when training should stop."""
+        """Evaluate greedily, log a learning-curve point; True when training should stop.
+
+        Raises :class:`TrainingDivergedError` when the weights are no longer finite.
+        """
+        check_finite(self.net, f"evaluation {self.n_evals} ({trials} trials)")
         was_training = self.net.training
         self.net.eval()
         acc = float(
@@ -171,6 +219,7 @@ class Monitor:
     def finish(self, trials: int, steps: int) -> TrainResult:
         """Close the bar, measure the final accuracy on independent trials, pack the result."""
         self.bar.close()
+        check_finite(self.net, f"the end of training ({trials} trials)")
         wall = time.perf_counter() - self.t0
         self.net.eval()
         final = float(
