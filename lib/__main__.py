@@ -1,10 +1,14 @@
-"""Command line: ``python -m lib train ...`` and ``python -m lib list``.
+"""Command line: ``python -m lib train|census|sculpt|sweep|list|migrate``.
 
 Examples
 --------
 Train (or reuse) one network and print its run folder::
 
     python -m lib train --algorithm ppo --delta 0.1 --seed 0
+
+Errors (invalid options, no such store, a store that is not writable, training that
+diverges, an unreachable scheduler) are one ``error: ...`` line on stderr and a non-zero
+exit code: 2 for what is wrong before any compute, 1 for a failure during it.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ import sys
 import torch
 
 from .network import NetworkConfig
-from .ppo import PPOConfig
-from .store import ALGORITHMS, RunSpec, Store
-from .supervised import SLConfig
+from .store import ALGORITHMS, RunSpec, Store, StoreError, spec_from_options
 from .task import SEMANTICS, TaskConfig
+from .training import MAX_SEED, TrainingDivergedError
+
+log = logging.getLogger("lib")
 
 
 def _positive_float(s: str) -> float:
@@ -43,12 +48,28 @@ def _nonneg_int(s: str) -> int:
     return v
 
 
+def _seed(s: str) -> int:
+    v = _nonneg_int(s)
+    if v > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be <= {MAX_SEED} (2**63 - 2), got {s}")
+    return v
+
+
+def _odd_positive_int(s: str) -> int:
+    v = _positive_int(s)
+    if v % 2 == 0:
+        raise argparse.ArgumentTypeError(
+            f"must be odd (so that coherence 0 is on the grid), got {s}"
+        )
+    return v
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m lib", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train (or reuse) one run and print its folder")
     t.add_argument("--algorithm", required=True, choices=ALGORITHMS)
-    t.add_argument("--seed", type=_nonneg_int, required=True)
+    t.add_argument("--seed", type=_seed, required=True)
     t.add_argument("--delta", type=_positive_float, default=NetworkConfig.delta)
     t.add_argument("--hidden", type=_positive_int, default=NetworkConfig.hidden)
     t.add_argument("--alpha", type=float, default=NetworkConfig.alpha, help="leak; 1 = none")
@@ -66,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     cs = sub.add_parser("census", help="compute (or reuse) the attractor census of stored runs")
     cs.add_argument("--algorithm", choices=ALGORITHMS, default=None, help="only this algorithm")
     cs.add_argument("--seeds", type=_nonneg_int, nargs="*", default=None, help="only these seeds")
-    cs.add_argument("--grid", type=_positive_int, default=21)
+    cs.add_argument("--grid", type=_odd_positive_int, default=21, help="coherences per axis (odd)")
     cs.add_argument("--store", default=None)
     sc = sub.add_parser(
         "sculpt", help="census and populations per checkpoint of the runs that kept checkpoints"
@@ -84,14 +105,58 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--store", default=None)
     ls = sub.add_parser("list", help="list the complete runs in the store")
     ls.add_argument("--store", default=None)
+    mg = sub.add_parser(
+        "migrate", help="record the weights' checksum in cached analyses written before it"
+    )
+    mg.add_argument("--store", default=None)
+    mg.add_argument("--dry-run", action="store_true", help="only count what would change")
     return p
 
 
+def train_spec(args: argparse.Namespace) -> RunSpec:
+    """The run spec of parsed ``train`` options (raises ``ValueError`` / ``TypeError``)."""
+    return spec_from_options(
+        args.algorithm,
+        args.seed,
+        delta=args.delta,
+        hidden=args.hidden,
+        alpha=args.alpha,
+        semantics=args.semantics,
+        max_trials=args.max_trials,
+        criterion_fraction=args.criterion_fraction,
+    )
+
+
+def _error(msg: object, code: int) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("distributed", "tornado", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return _run(args)
+    except StoreError as e:
+        return _error(e, 2)
+    except TrainingDivergedError as e:
+        return _error(e, 1)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.cmd in ("list", "census", "sculpt", "migrate"):
+        Store(args.store).check_exists()
+    if args.cmd == "migrate":
+        counts = Store(args.store).migrate_analyses(dry_run=args.dry_run)
+        verb = "would migrate" if args.dry_run else "migrated"
+        print(
+            f"{verb} {counts['migrated']} analyses; {counts['current']} already current, "
+            f"{counts['stale']} stale (recomputed when used), {counts['skipped']} skipped"
+        )
+        return 0
     if args.cmd == "list":
         for r in Store(args.store).all_runs():
             m = r.metrics
@@ -102,24 +167,35 @@ def main(argv: list[str] | None = None) -> int:
             )
         return 0
     if args.cmd == "sweep":
-        from .sweep import get_sweep, run_sweep, sweep_status, write_summary
+        from .sweep import (
+            SchedulerError,
+            check_scheduler_address,
+            get_sweep,
+            run_sweep,
+            sweep_status,
+            write_summary,
+        )
 
         try:
             get_sweep(args.name, args.profile)
-        except ValueError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+            if args.scheduler:
+                check_scheduler_address(args.scheduler)
+        except (ValueError, SchedulerError) as e:
+            return _error(e, 2)
         if args.status:
             df = sweep_status(args.name, args.profile, args.store)
         else:
-            df = run_sweep(
-                args.name,
-                args.profile,
-                args.store,
-                workers=args.workers,
-                scheduler=args.scheduler,
-                retry_failed=args.retry_failed,
-            )
+            try:
+                df = run_sweep(
+                    args.name,
+                    args.profile,
+                    args.store,
+                    workers=args.workers,
+                    scheduler=args.scheduler,
+                    retry_failed=args.retry_failed,
+                )
+            except SchedulerError as e:
+                return _error(e, 2)
         counts = df.state.value_counts().to_dict()
         if not args.status:
             names = ["initialization", "complexity"] if args.name == "all" else [args.name]
@@ -166,21 +242,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        task = TaskConfig(semantics=args.semantics)
-        net = NetworkConfig(hidden=args.hidden, delta=args.delta, alpha=args.alpha)
-        tcls = PPOConfig if args.algorithm == "ppo" else SLConfig
-        over = {}
-        if args.max_trials is not None:
-            over["max_trials"] = args.max_trials
-        if args.criterion_fraction is not None:
-            over["criterion_fraction"] = args.criterion_fraction
-        spec = RunSpec(args.algorithm, args.seed, task, net, tcls(**over))
+        spec = train_spec(args)
     except (ValueError, TypeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    run = Store(args.store).get_or_train(
-        spec, progress=not args.no_progress, keep_checkpoints=args.checkpoints
-    )
+        return _error(e, 2)
+    st = Store(args.store)
+    if st.status(spec) != "complete" or args.checkpoints:
+        st.check_writable()
+    run = st.get_or_train(spec, progress=not args.no_progress, keep_checkpoints=args.checkpoints)
     print(run.path)
     return 0
 

@@ -8,6 +8,13 @@ by the store and verified by checksum when read, so a sweep killed at any moment
 included) and started again finishes with nothing lost or corrupt. A failing run is recorded
 (``<store>/sweeps/failures/<run_id>.json``, with its traceback) and does not stop the others.
 
+Before any compute the store is checked to be writable and a remote scheduler to be
+reachable (:class:`SchedulerError`, within :data:`SCHEDULER_TIMEOUT` seconds). A task is
+``done`` only when its run and every analysis pass their checksums and the analyses were
+computed from the run's current weights; the status and the computation find an analysis
+through the same call (:func:`_analyses`, :meth:`lib.store.Store.analysis_entry`), so a
+resume recomputes exactly what the status reports as corrupt, stale or missing.
+
 Summary tables are derived from the store (:func:`summary_table`), never edited by hand.
 """
 
@@ -17,27 +24,35 @@ import dataclasses
 import json
 import logging
 import os
+import socket
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from .census import CENSUS_VERSION, CensusConfig, census
+from .census import CensusConfig, census
 from .dynamics import OrbitConfig
 from .network import NetworkConfig
 from .ppo import PPOConfig
-from .sculpting import SCULPT_VERSION, SculptConfig, populations_analysis
-from .store import RunSpec, Store
+from .sculpting import SculptConfig, populations_analysis
+from .store import AnalysisEntry, RunSpec, Store, StoredRun
 from .supervised import SLConfig
 from .task import COMPLEXITY_LEVELS, level_of, task_for_level  # noqa: F401 (level_of re-exported)
 
+if TYPE_CHECKING:
+    from dask.distributed import Client
+
 __all__ = [
     "PROFILES",
+    "SCHEDULER_TIMEOUT",
+    "SchedulerError",
+    "check_scheduler_address",
     "SWEEPS",
     "SweepTask",
     "get_sweep",
@@ -59,6 +74,12 @@ PAPER_SEEDS = tuple(range(10))
 CHECKPOINT_SEEDS = (0, 1, 2, 3, 4)
 
 _SMOKE_ORBIT = OrbitConfig(n_transient=50, n_record=200, max_period=8)
+#: Seconds allowed to reach a remote Dask scheduler before the sweep gives up.
+SCHEDULER_TIMEOUT = 10.0
+
+
+class SchedulerError(RuntimeError):
+    """The Dask scheduler address is invalid or the scheduler cannot be reached."""
 
 
 @dataclass(frozen=True)
@@ -199,37 +220,45 @@ def _failure_path(store: Store, run_id: str) -> Path:
     return store.root / "sweeps" / "failures" / f"{run_id}.json"
 
 
-def _census_done(store: Store, task: SweepTask) -> bool:
-    if task.census is None:
-        return True
-    run = store.load(task.spec)
-    params = {"census": task.census.to_dict(), "version": CENSUS_VERSION}
-    d = store.analysis_dir(run, "census", params)
-    return (d / "checksums.json").exists()
+def _analyses(task: SweepTask) -> list[tuple[str, Callable[..., dict[str, pd.DataFrame]]]]:
+    """The analyses of a task as ``(name, f)`` with ``f(run, store, compute=True)``.
+
+    The one definition used to compute them (:func:`run_task`), to report on them
+    (:func:`task_state`, through :meth:`lib.store.Store.analysis_entry`, which finds the
+    cache key by calling ``f`` itself) and to read them (:func:`summary_table`).
+    """
+    out: list[tuple[str, Callable[..., dict[str, pd.DataFrame]]]] = []
+    if task.census is not None:
+        cc = task.census
+        out.append(("census", lambda run, st, compute=True: census(run, cc, st, compute=compute)))
+    if task.populations is not None:
+        pc = task.populations
+        out.append(
+            (
+                "populations",
+                lambda run, st, compute=True: populations_analysis(run, pc, st, compute=compute),
+            )
+        )
+    return out
 
 
-def _populations_done(store: Store, task: SweepTask) -> bool:
-    if task.populations is None:
-        return True
-    run = store.load(task.spec)
-    params = {"sculpt": task.populations.to_dict(), "version": SCULPT_VERSION}
-    return (store.analysis_dir(run, "sculpt", params) / "checksums.json").exists()
+def _entries(store: Store, task: SweepTask, run: StoredRun) -> dict[str, AnalysisEntry]:
+    return {n: store.analysis_entry(lambda s, f=f: f(run, s)) for n, f in _analyses(task)}
 
 
 def task_state(store: Store, task: SweepTask) -> str:
     """``done``, ``missing``, ``failed`` (a failure record and no complete result) or
-    ``corrupt``."""
+    ``corrupt`` (the run, or one of its analyses, fails its checksums or was computed from
+    other weights)."""
     st = store.status(task.spec)
     if st == "complete":
         run = store.load(task.spec)
-        done = (
-            (not task.keep_checkpoints or run.has_checkpoints)
-            and _census_done(store, task)
-            and _populations_done(store, task)
-        )
-        if done:
+        states = {e.state for e in _entries(store, task, run).values()}
+        if task.keep_checkpoints and not run.has_checkpoints:
+            states.add("missing")
+        if states <= {"complete"}:
             return "done"
-        st = "missing"
+        st = "corrupt" if states & {"corrupt", "stale"} else "missing"
     if _failure_path(store, task.spec.run_id).exists():
         return "failed"
     return st
@@ -250,15 +279,12 @@ def run_task(task: dict[str, Any], store_root: str) -> dict[str, Any]:
     fail = _failure_path(store, t.spec.run_id)
     try:
         run = store.get_or_train(t.spec, progress=False, keep_checkpoints=t.keep_checkpoints)
-        if t.census is not None:
-            census(run, t.census, store)
-        if t.populations is not None:
-            populations_analysis(run, t.populations, store)
+        for _, f in _analyses(t):
+            f(run, store)
         if fail.exists():
             fail.unlink()
         return {"run_id": t.spec.run_id, "status": "done", "seconds": time.perf_counter() - t0}
     except Exception as e:  # noqa: BLE001 - recorded, reported, the sweep goes on
-        fail.parent.mkdir(parents=True, exist_ok=True)
         rec = {
             "run_id": t.spec.run_id,
             "spec": t.spec.to_dict(),
@@ -266,9 +292,18 @@ def run_task(task: dict[str, Any], store_root: str) -> dict[str, Any]:
             "traceback": traceback.format_exc(),
             "time": time.time(),
         }
-        tmp = fail.parent / f".tmp-{uuid.uuid4().hex[:8]}.json"
-        tmp.write_text(json.dumps(rec, indent=1))
-        os.replace(tmp, fail)
+        try:
+            fail.parent.mkdir(parents=True, exist_ok=True)
+            tmp = fail.parent / f".tmp-{uuid.uuid4().hex[:8]}.json"
+            tmp.write_text(json.dumps(rec, indent=1))
+            os.replace(tmp, fail)
+        except OSError as e2:  # the store itself is unusable: report, do not raise
+            log.error(
+                "run %s failed (%r) and its failure record could not be written (%s)",
+                t.spec.run_id,
+                e,
+                e2,
+            )
         return {
             "run_id": t.spec.run_id,
             "status": "failed",
@@ -299,6 +334,60 @@ def sweep_status(
     return pd.DataFrame(rows)
 
 
+def check_scheduler_address(address: str) -> tuple[str, str]:
+    """``(scheme, location)`` of a Dask scheduler address; :class:`SchedulerError` if malformed.
+
+    Accepted: ``host:port`` (TCP), ``tcp://host:port``, ``tls://``, ``ws://``, ``wss://`` and
+    ``ucx://`` with a port in 1-65535, and ``inproc://`` addresses.
+    """
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import backends
+
+    try:
+        scheme, loc = parse_address(address, strict=False)
+    except (ValueError, TypeError) as e:
+        raise SchedulerError(f"bad scheduler address {address!r}: {e}") from None
+    if scheme not in backends:
+        raise SchedulerError(
+            f"bad scheduler address {address!r}: unknown scheme {scheme!r} "
+            f"(known: {sorted(backends)}); expected e.g. tcp://host:8786"
+        )
+    if scheme != "inproc":
+        try:
+            host, port = parse_host_port(loc)
+        except (ValueError, TypeError) as e:
+            raise SchedulerError(
+                f"bad scheduler address {address!r}: {e}; expected e.g. tcp://host:8786"
+            ) from None
+        if not host or not (isinstance(port, int) and 0 < port < 65536):
+            raise SchedulerError(
+                f"bad scheduler address {address!r}: expected e.g. tcp://host:8786"
+            )
+    return scheme, loc
+
+
+def _connect(address: str, timeout: float) -> Client:
+    """A client of the scheduler at ``address``; :class:`SchedulerError` within ``timeout``
+    seconds when it cannot be reached."""
+    from dask.distributed import Client
+    from distributed.comm.addressing import parse_host_port
+
+    scheme, loc = check_scheduler_address(address)
+    if scheme in ("tcp", "tls", "ws", "wss"):
+        host, port = parse_host_port(loc)
+        try:  # a plain probe first: fails fast and quietly
+            socket.create_connection((host, port), timeout=timeout).close()
+        except OSError as e:
+            raise SchedulerError(
+                f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({e}); "
+                "is it running, and is the address right?"
+            ) from None
+    try:
+        return Client(address, timeout=timeout)
+    except (OSError, TimeoutError) as e:
+        raise SchedulerError(f"cannot connect to the Dask scheduler at {address}: {e}") from None
+
+
 def run_sweep(
     name: str,
     profile: str = "paper",
@@ -308,6 +397,7 @@ def run_sweep(
     scheduler: str | None = None,
     progress: bool = True,
     retry_failed: bool = False,
+    connect_timeout: float = SCHEDULER_TIMEOUT,
 ) -> pd.DataFrame:
     """Compute what the store lacks for a sweep; returns :func:`sweep_status` afterwards.
 
@@ -318,6 +408,16 @@ def run_sweep(
     workers : local worker processes (ignored with ``scheduler``).
     scheduler : address of a running Dask scheduler (``tcp://host:8786``); local cluster if None.
     retry_failed : also rerun tasks with a failure record.
+    connect_timeout : seconds allowed to reach ``scheduler``.
+
+    Raises
+    ------
+    ValueError
+        Unknown sweep or profile, ``workers < 1``.
+    SchedulerError
+        Malformed or unreachable ``scheduler`` (before any compute).
+    lib.store.StoreError
+        The store is not writable (before any compute).
     """
     from dask.distributed import Client, LocalCluster, as_completed
     from tqdm import tqdm
@@ -325,6 +425,8 @@ def run_sweep(
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     tasks = get_sweep(name, profile)
+    if scheduler:
+        check_scheduler_address(scheduler)
     st = Store(store)
     states = [task_state(st, t) for t in tasks]
     todo = [
@@ -336,13 +438,15 @@ def run_sweep(
     todo.sort(key=lambda t: t.spec.seed)
     log.info("sweep %s/%s: %d tasks, %d to compute", name, profile, len(tasks), len(todo))
     if todo:
+        st.check_writable(("runs", "analyses", "sweeps"))
+        st.clean_temporaries()
         # one BLAS/OpenMP thread per worker process (inherited by the local workers)
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         cluster = None
         if scheduler:
-            client = Client(scheduler)
+            client = _connect(scheduler, connect_timeout)
         else:
             cluster = LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
@@ -400,12 +504,16 @@ def summary_table(
             "spectral_radius_before": float(np.abs(np.linalg.eigvals(W0)).max()),
             "spectral_radius_after": float(np.abs(np.linalg.eigvals(W1)).max()),
         }
-        if with_census and t.census is not None and _census_done(st, t):
-            params = {"census": t.census.to_dict(), "version": CENSUS_VERSION}
-            meta = st.analysis_dir(run, "census", params) / "meta.json"
-            row["census_seconds"] = float(json.loads(meta.read_text()).get("wall_seconds", np.nan))
-            res = census(run, t.census, st, compute=False)
-            g = res["grid"]
+        entries = _entries(st, t, run)
+        for n, e in entries.items():
+            if e.state != "complete":
+                log.warning("summary of %s: %s of run %s is %s", name, n, s.run_id, e.state)
+        fns = dict(_analyses(t))
+        cen = entries.get("census")
+        if with_census and cen is not None and cen.state == "complete":
+            meta = json.loads((cen.path / "meta.json").read_text())
+            row["census_seconds"] = float(meta.get("wall_seconds", np.nan))
+            g = fns["census"](run, st, compute=False)["grid"]
             low = (g.c1.abs() <= 15) & (g.c2.abs() <= 15)
             row.update(
                 {
@@ -415,8 +523,9 @@ def summary_table(
                     "divergent_fraction": float(g.kinds.str.contains("divergent").mean()),
                 }
             )
-        if t.populations is not None and _populations_done(st, t):
-            pops = populations_analysis(run, t.populations, st, compute=False)["populations"]
+        pop = entries.get("populations")
+        if pop is not None and pop.state == "complete":
+            pops = fns["populations"](run, st, compute=False)["populations"]
             for d, tag in (("decision_states", "ds"), ("selectivity", "sel")):
                 p = pops[pops.definition == d]
                 row[f"balance_{tag}"] = float(p.balance.mean()) if len(p) else float("nan")

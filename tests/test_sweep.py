@@ -77,14 +77,16 @@ def test_dask_cluster_and_failing_run_isolated(tmp_path, monkeypatch):
 
     tasks = sw.get_sweep("complexity", "smoke")
     bad = tasks[1].spec.run_id
-    real = sw.census
+    import lib.census as census_mod
 
-    def flaky(run, *a, **k):
+    real = census_mod.compute_census
+
+    def flaky(run, *a, **k):  # the computation fails, the cache lookup is untouched
         if run.path.name == bad:
             raise RuntimeError("injected failure")
         return real(run, *a, **k)
 
-    monkeypatch.setattr(sw, "census", flaky)
+    monkeypatch.setattr(census_mod, "compute_census", flaky)
     with LocalCluster(
         n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
@@ -96,7 +98,7 @@ def test_dask_cluster_and_failing_run_isolated(tmp_path, monkeypatch):
     assert set(states.values()) == {"done"}
     rec = (tmp_path / "sweeps" / "failures" / f"{bad}.json").read_text()
     assert "injected failure" in rec and "Traceback" in rec
-    monkeypatch.setattr(sw, "census", real)
+    monkeypatch.setattr(census_mod, "compute_census", real)
     st = sw.run_sweep("complexity", "smoke", tmp_path, workers=1, progress=False, retry_failed=True)
     assert (st.state == "done").all()
     assert not (tmp_path / "sweeps" / "failures" / f"{bad}.json").exists()
