@@ -433,6 +433,13 @@ def _temporary_dir(final: Path) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _probe_write(d: Path) -> None:
+    """Create and remove a file in ``d`` (raises ``OSError`` when ``d`` is not writable)."""
+    probe = d / f"{_TMP}probe-{uuid.uuid4().hex[:8]}"
+    probe.write_bytes(b"")
+    probe.unlink()
+
+
 def _lock_path(final: Path) -> Path:
     return final.parent / f"{_TMP}{final.name}{_LOCK}"
 
@@ -559,9 +566,7 @@ class Store:
             d = self.root / part
             try:
                 d.mkdir(parents=True, exist_ok=True)
-                probe = d / f"{_TMP}probe-{uuid.uuid4().hex[:8]}"
-                probe.write_bytes(b"")
-                probe.unlink()
+                _probe_write(d)
             except OSError as e:
                 raise StoreError(
                     f"store {self.root} is not writable ({d}: {e.strerror or e}); "
