@@ -853,6 +853,7 @@ class Store:
             raise FileNotFoundError(
                 f"no cached {name} for run {run.path.name} at {d}; compute it (mode='full')"
             )
+        self.check_writable(("analyses",))  # before the compute, not after it
         d.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         tables = fn()

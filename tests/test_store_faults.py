@@ -201,6 +201,20 @@ def test_read_only_store_rejected_before_training(tmp_path, monkeypatch):
         os.chmod(tmp_path / "runs", 0o755)
 
 
+def test_analysis_into_unwritable_store_rejected_before_compute(tmp_path, monkeypatch):
+    st = Store(tmp_path)
+    run = st.get_or_train(tiny_spec(), progress=False)
+
+    def denied(d):
+        raise PermissionError(13, "Permission denied", str(d))
+
+    monkeypatch.setattr(store_mod, "_probe_write", denied)
+    calls: list[int] = []
+    with pytest.raises(StoreError, match="not writable"):
+        st.cached_analysis(run, "probe", {"v": 1}, _counting(calls))
+    assert calls == []
+
+
 def test_sweep_failure_handler_survives_an_unusable_store(tmp_path, monkeypatch):
     task = sw.get_sweep("complexity", "smoke")[0]
 
