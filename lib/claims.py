@@ -50,6 +50,8 @@ class Claim:
     p: float
     verdict: str
     numbers: str
+    direction: str = ""
+    """Which way the data point for the test behind ``p`` (``RL < SL``, ``ρ > 0``, …)."""
 
     def as_row(self) -> dict:
         """Dict form for a DataFrame."""
@@ -58,6 +60,60 @@ class Claim:
 
 def _fmt_p(p: float) -> str:
     return "n/a" if not np.isfinite(p) else f"{p:.2g}"
+
+
+def _way(x: float, what: str = "RL", other: str = "SL") -> str:
+    """``RL > SL`` / ``RL < SL`` from the sign of an effect (rank-biserial r, a difference);
+    with ``other=""``, ``ρ > 0`` style (``what`` names the coefficient)."""
+    if not np.isfinite(x) or x == 0:
+        return ""
+    if other:
+        return f"{what} > {other}" if x > 0 else f"{what} < {other}"
+    return f"{what} > 0" if x > 0 else f"{what} < 0"
+
+
+#: Chapter of each claims-table row → its page (for links from the claims chapter).
+CHAPTER_PAGES: dict[str, str] = {
+    "1": "01_training",
+    "2": "02_attractor_taxonomy",
+    "3": "03_balance",
+    "4": "04_initialization",
+    "5": "05_task_complexity",
+    "6": "06_sculpting",
+    "7": "07_information",
+}
+
+
+def claims_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The claims table as a reader sees it: the claim linked to its chapter, the verdict next
+    to it, the p-value with two significant digits and the direction of the data, the CI
+    written out, no ``nan``."""
+    from .style import fmt_p
+
+    rows = []
+    for _, r in table.iterrows():
+        page = CHAPTER_PAGES.get(str(r.chapter))
+        claim = f"[{r.claim}]({page}.ipynb)" if page else r.claim
+        p = float(r.p) if r.p is not None else float("nan")
+        if np.isfinite(p):
+            ptxt = fmt_p(p) + (f" ({r.direction})" if r.get("direction") else "")
+        elif r.test == "per-network rule":
+            ptxt = "no test (a rule applied per network)"
+        else:
+            ptxt = "not defined" + (f": {r.numbers}" if r.verdict.startswith("NOT") else "")
+        rows.append(
+            {
+                "Claim": claim,
+                "Verdict": r.verdict,
+                "Networks": r.n,
+                "Effect": r.effect or "–",
+                "95 % CI": r.ci or "–",
+                "Test": r.test or "–",
+                "p (direction)": ptxt,
+                "Numbers": r.numbers or "–",
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def claim_performance(runs: pd.DataFrame, tolerance: float = 0.02) -> Claim:
@@ -95,6 +151,7 @@ def claim_performance(runs: pd.DataFrame, tolerance: float = 0.02) -> Claim:
         r["p"],
         verdict,
         f"final accuracy RL {r['mean_RL']:.3f}, SL {r['mean_SL']:.3f}; converged {int(runs.converged.sum())}/{len(runs)}",
+        _way(r["rank_biserial"]),
     )
 
 
@@ -152,6 +209,7 @@ def claims_2_3(per_net: pd.DataFrame, sl_max: float = 0.02) -> tuple[Claim, Clai
         v2,
         f"RL networks with QP: {rl_any}/{len(a)}; QP fraction RL {r['mean_RL']:.3f} (low coherence {low['mean_RL']:.3f}), "
         f"SL {r['mean_SL']:.3f} (low coherence {low['mean_SL']:.3f})",
+        _way(r["rank_biserial"]),
     )
     below_rl = r["mean_SL"] < r["mean_RL"]
     v3 = (
@@ -169,6 +227,7 @@ def claims_2_3(per_net: pd.DataFrame, sl_max: float = 0.02) -> tuple[Claim, Clai
         r["p"],
         v3,
         f"SL networks with QP: {int((b > 0).sum())}/{len(b)}",
+        _way(r["rank_biserial"]),
     )
     return c2, c3
 
@@ -242,6 +301,7 @@ def claim_balance(
         v4a,
         f"selectivity definition p = {_fmt_p(se['p'])}; mean balance RL {ds['mean_RL']:.3f} / {se['mean_RL']:.3f}, "
         f"SL {ds['mean_SL']:.3f} / {se['mean_SL']:.3f} (decision states / selectivity)" + per_delta,
+        _way(ds["rank_biserial"]),
     )
     b = per[per.definition == "decision_states"]
     br = rob.merge(b, on=["algorithm", "seed"])
@@ -264,6 +324,7 @@ def claim_balance(
         noise[3],
         v4b,
         "; ".join(f"{p}: p = {_fmt_p(c[3])}" for p, c in cors.items()),
+        _way(noise[0], "noise ρ", ""),
     )
     return c4a, c4b
 
@@ -308,6 +369,7 @@ def claim_delta(tab: pd.DataFrame, n_expected: int | None = None) -> Claim:
         p,
         v,
         "; ".join(f"δ={k:g}: {g.qp_fraction.mean():.3f}" for k, g in rl.groupby("delta")),
+        _way(rho, "ρ", ""),
     )
 
 
@@ -355,6 +417,7 @@ def claim_complexity(
         hard[3],
         v,
         "; ".join(f"{lv}: p = {_fmt_p(p)}" for lv, (_, _, _, p) in res.items()),
+        _way(hard[0], "hard r", ""),
     )
 
 
@@ -386,14 +449,22 @@ def claim_crystallisation(table: pd.DataFrame, level: float = 0.9) -> Claim:
     mid = table[(table.progress >= 0.45) & (table.progress <= 0.8)]
     agree = mid.groupby("algorithm").label_agreement_ds.mean()
     chance = mid.groupby("algorithm").label_chance_ds.mean()
-    lo, hi = (float(np.nanmin(rl)), float(np.nanmax(rl))) if rl.size else (np.nan, np.nan)
+    from .stats import bootstrap_ci
+
+    fin = rl[np.isfinite(rl)]
+    lo, hi = bootstrap_ci(fin) if fin.size >= 2 else (np.nan, np.nan)
+    ci = (
+        f"RL mean point {fin.mean():.2f}, 95 % bootstrap CI [{lo:.2f}, {hi:.2f}]"
+        if np.isfinite(lo)
+        else "not defined (fewer than 2 RL networks)"
+    )
     return Claim(
         name,
         "6",
         f"{len(rl)} RL, {len(sl)} SL networks",
         f"crystallised before the end (agreement ≥ {level:g}): RL {early}/{len(rl)}, "
         f"SL {int(np.sum(sl < 1.0))}/{len(sl)}",
-        f"RL points [{lo:.2f}, {hi:.2f}]",
+        ci,
         "per-network rule",
         float("nan"),
         v,

@@ -28,6 +28,9 @@ from .task import TaskConfig
 
 __all__ = [
     "MODES",
+    "REPO",
+    "as_list",
+    "chapter_paths",
     "SMOKE_HIDDEN",
     "specs_for",
     "resolve_runs",
@@ -38,8 +41,75 @@ __all__ = [
 ]
 
 MODES = ("book", "smoke", "full")
+#: The repository root: the default store is its ``data/`` folder, whatever the working
+#: directory of the notebook (papermill from the root, Jupyter Book from ``notebooks/``).
+REPO = Path(__file__).resolve().parent.parent
 #: Network size used in smoke mode.
 SMOKE_HIDDEN = 16
+
+
+def as_list(value: object, name: str, item_type: type = int) -> list:
+    """A list parameter, given as a list or as its text (papermill's ``-p seeds "[0,1,2]"``
+    passes a string), validated.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter, when ``value`` is not a list of ``item_type`` (a bare item is
+        accepted as a one-element list).
+    """
+    import yaml
+
+    v = value
+    if isinstance(v, str):
+        try:
+            v = yaml.safe_load(v)
+        except yaml.YAMLError as e:
+            raise ValueError(f"parameter {name!r}: cannot read {value!r} as a list ({e})") from e
+    if isinstance(v, item_type) and not isinstance(v, bool):
+        v = [v]
+    if isinstance(v, tuple):
+        v = list(v)
+    if not isinstance(v, list) or not all(
+        isinstance(x, item_type) and not isinstance(x, bool) for x in v
+    ):
+        raise ValueError(
+            f"parameter {name!r} must be a list of {item_type.__name__}, e.g. "
+            f'-y "{name}: [0, 1, 2]" or -p {name} "[0,1,2]"; got {value!r}'
+        )
+    return v
+
+
+def chapter_paths(
+    chapter: str,
+    mode: str,
+    store: str | Path | None = None,
+    out_dir: str | Path | None = None,
+) -> tuple[Path, Path]:
+    """Where a chapter reads its runs and writes its figures, independent of the caller's
+    working directory.
+
+    ``store=None`` is the repository's ``data/`` (smoke mode: the scratch store
+    ``.cache/smoke-store``, so tiny networks never enter ``data/``); ``out_dir=None`` is
+    ``notebooks/figures/<chapter>``, where the book links the CSVs from. Paths given
+    explicitly are taken as they are (relative ones against the working directory). The
+    figure folder is created.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose one of {MODES}")
+    if store is None:
+        st = REPO / (".cache/smoke-store" if mode == "smoke" else "data")
+    else:
+        st = Path(store).expanduser().resolve()
+    out = (
+        REPO / "notebooks" / "figures" / chapter
+        if out_dir is None
+        else Path(out_dir).expanduser().resolve()
+    )
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"out_dir {out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    return st, out
 
 
 def _check(mode: str, algorithms: Sequence[str], seeds: Sequence[int]) -> None:
