@@ -146,7 +146,7 @@ def source_links(paths: Iterable[str | Path], base: Path = NOTEBOOKS) -> str:
     return ("Source data (CSV): " + " · ".join(items)) if items else ""
 
 
-def show_figure(fig, path: str | Path, sources: Sequence[str | Path] = ()) -> Path:
+def show_figure(fig, path: str | Path, sources: Sequence[str | Path] = ()) -> None:
     """Save ``fig`` as PNG at ``path``, show that PNG, and link its source data.
 
     Parameters
@@ -158,10 +158,7 @@ def show_figure(fig, path: str | Path, sources: Sequence[str | Path] = ()) -> Pa
     sources : sequence of paths
         The CSV files the figure plots (written before the call); each must exist.
 
-    Returns
-    -------
-    Path
-        The PNG's path.
+    Nothing is returned, so that a call ending a cell adds no output of its own.
     """
     import matplotlib.pyplot as plt
     from IPython.display import Image, Markdown, display
@@ -178,7 +175,6 @@ def show_figure(fig, path: str | Path, sources: Sequence[str | Path] = ()) -> Pa
     links = source_links(sources)
     if links:
         display(Markdown(links))
-    return path
 
 
 def fmt_p(p: float) -> str:
@@ -281,7 +277,7 @@ def table(
     cols = {}
     for c in d.columns:
         c = str(c)
-        cols[c] = rename.get(c, header(c))
+        cols[c] = rename.get(c, header(c)).replace("|", "\\|")
     out = pd.DataFrame(
         {
             cols[str(c)]: [
