@@ -37,7 +37,11 @@ class SLConfig:
     """Hyperparameters of the supervised trainer (all stored with each run)."""
 
     lr: float = field(
-        default=1e-3, metadata={"source": "paper", "why": "Adam; lr a companion default"}
+        default=1e-3,
+        metadata={
+            "source": "companion",
+            "why": "the paper names Adam but not its learning rate; 1e-3 is Adam's usual default",
+        },
     )
     batch: int = field(default=64, metadata={"source": "companion", "why": "32-64 trials usual"})
     decision_weight: float = field(
