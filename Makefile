@@ -10,7 +10,7 @@ export OMP_WAIT_POLICY := PASSIVE
 export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv book test lint format bench data census clean
+.PHONY: venv chromium book test lint format bench data census clean
 
 venv: $(STAMP)
 
@@ -21,12 +21,18 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
 	@touch $(STAMP)
 
+## Headless Chromium (Debian's package) for the browser test of the built book, when missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 ## Build the book from the stored results in data/ into _build/html (warnings are errors).
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going --all
 
-## Lint, unit tests, notebooks in smoke mode + nbval, one book build.
-test: $(STAMP)
+## Lint, unit tests, notebooks in smoke mode + nbval, one book build checked in Chromium.
+test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

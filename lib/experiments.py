@@ -12,6 +12,7 @@ Every chapter notebook has the same ``parameters`` cell conventions:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from .ppo import PPOConfig
 from .store import ALGORITHMS, RunSpec, Store, StoredRun
 from .supervised import SLConfig
 from .task import TaskConfig
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "MODES",
@@ -142,6 +145,12 @@ def specs_for(
     _check(mode, algorithms, seeds)
     task = TaskConfig(semantics=semantics)
     if mode == "smoke":
+        if int(hidden) != SMOKE_HIDDEN:
+            log.warning(
+                "smoke mode: hidden=%d ignored; the smoke networks have %d units",
+                int(hidden),
+                SMOKE_HIDDEN,
+            )
         net = NetworkConfig(hidden=SMOKE_HIDDEN, delta=delta)
         trainers = {
             "ppo": PPOConfig(

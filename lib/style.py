@@ -213,6 +213,8 @@ def _cell(v, digits: int, nan: str) -> str:
             return nan
         if float(v).is_integer() and abs(v) < 1e6:
             return str(int(v))
+        if 1e3 <= abs(float(v)) < 1e9:  # counts and times: no exponent
+            return f"{float(v):,.0f}"
         return f"{float(v):.{digits}g}"
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return nan
