@@ -146,99 +146,109 @@ def main(argv: list[str] | None = None) -> int:
         return _error(e, 1)
 
 
-def _run(args: argparse.Namespace) -> int:
-    if args.cmd in ("list", "census", "sculpt", "migrate"):
-        Store(args.store).check_exists()
-    if args.cmd == "migrate":
-        counts = Store(args.store).migrate_analyses(dry_run=args.dry_run)
-        verb = "would migrate" if args.dry_run else "migrated"
-        print(
-            f"{verb} {counts['migrated']} analyses; {counts['current']} already current, "
-            f"{counts['stale']} stale (recomputed when used), {counts['skipped']} skipped"
-        )
-        return 0
-    if args.cmd == "list":
-        for r in Store(args.store).all_runs():
-            m = r.metrics
-            print(
-                f"{r.path.name}  {r.spec.algorithm:3s} seed={r.spec.seed:<3d} delta={r.spec.network.delta:<6g} "
-                f"N={r.spec.network.hidden:<4d} converged={m['converged']!s:5s} acc={m['final_accuracy']:.3f} "
-                f"trials={m['trials_seen']}"
-            )
-        return 0
-    if args.cmd == "sweep":
-        from .sweep import (
-            SchedulerError,
-            check_scheduler_address,
-            get_sweep,
-            run_sweep,
-            sweep_status,
-            write_summary,
-        )
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    counts = Store(args.store).migrate_analyses(dry_run=args.dry_run)
+    verb = "would migrate" if args.dry_run else "migrated"
+    print(
+        f"{verb} {counts['migrated']} analyses; {counts['current']} already current, "
+        f"{counts['stale']} stale (recomputed when used), {counts['skipped']} skipped"
+    )
+    return 0
 
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    for r in Store(args.store).all_runs():
+        m = r.metrics
+        print(
+            f"{r.path.name}  {r.spec.algorithm:3s} seed={r.spec.seed:<3d} delta={r.spec.network.delta:<6g} "
+            f"N={r.spec.network.hidden:<4d} converged={m['converged']!s:5s} acc={m['final_accuracy']:.3f} "
+            f"trials={m['trials_seen']}"
+        )
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import (
+        SchedulerError,
+        check_scheduler_address,
+        get_sweep,
+        run_sweep,
+        sweep_status,
+        write_summary,
+    )
+
+    try:
+        get_sweep(args.name, args.profile)
+        if args.scheduler:
+            check_scheduler_address(args.scheduler)
+    except (ValueError, SchedulerError) as e:
+        return _error(e, 2)
+    if args.status:
+        df = sweep_status(args.name, args.profile, args.store)
+    else:
         try:
-            get_sweep(args.name, args.profile)
-            if args.scheduler:
-                check_scheduler_address(args.scheduler)
-        except (ValueError, SchedulerError) as e:
+            df = run_sweep(
+                args.name,
+                args.profile,
+                args.store,
+                workers=args.workers,
+                scheduler=args.scheduler,
+                retry_failed=args.retry_failed,
+            )
+        except SchedulerError as e:
             return _error(e, 2)
-        if args.status:
-            df = sweep_status(args.name, args.profile, args.store)
-        else:
-            try:
-                df = run_sweep(
-                    args.name,
-                    args.profile,
-                    args.store,
-                    workers=args.workers,
-                    scheduler=args.scheduler,
-                    retry_failed=args.retry_failed,
-                )
-            except SchedulerError as e:
-                return _error(e, 2)
-        counts = df.state.value_counts().to_dict()
-        if not args.status:
-            names = ["initialization", "complexity"] if args.name == "all" else [args.name]
-            for n in names:
-                print(f"summary table: {write_summary(n, args.profile, args.store)}")
+    counts = df.state.value_counts().to_dict()
+    if not args.status:
+        names = ["initialization", "complexity"] if args.name == "all" else [args.name]
+        for n in names:
+            print(f"summary table: {write_summary(n, args.profile, args.store)}")
+    print(
+        f"sweep {args.name} ({args.profile}): {len(df)} tasks: "
+        + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    )
+    return 0 if counts.get("failed", 0) == 0 else 1
+
+
+def _selected(args: argparse.Namespace, st: Store, checkpoints: bool = False):
+    for r in st.all_runs():
+        if checkpoints and not r.has_checkpoints:
+            continue
+        if args.algorithm and r.spec.algorithm != args.algorithm:
+            continue
+        if args.seeds is not None and r.spec.seed not in args.seeds:
+            continue
+        yield r
+
+
+def _cmd_census(args: argparse.Namespace) -> int:
+    from .census import CensusConfig, census
+
+    cfg = CensusConfig(grid=args.grid)
+    st = Store(args.store)
+    for r in _selected(args, st):
+        g = census(r, cfg, st)["grid"]
         print(
-            f"sweep {args.name} ({args.profile}): {len(df)} tasks: "
-            + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+            f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed}: QP fraction {g.has_qp.mean():.3f}"
         )
-        return 0 if counts.get("failed", 0) == 0 else 1
-    if args.cmd == "census":
-        from .census import CensusConfig, census
+    return 0
 
-        cfg = CensusConfig(grid=args.grid)
-        st = Store(args.store)
-        for r in st.all_runs():
-            if args.algorithm and r.spec.algorithm != args.algorithm:
-                continue
-            if args.seeds is not None and r.spec.seed not in args.seeds:
-                continue
-            res = census(r, cfg, st)
-            g = res["grid"]
-            print(
-                f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed}: QP fraction {g.has_qp.mean():.3f}"
-            )
-        return 0
-    if args.cmd == "sculpt":
-        from .sculpting import crystallisation_point, sculpting_table
 
-        torch.set_num_threads(1)
-        st = Store(args.store)
-        for r in st.all_runs():
-            if not r.has_checkpoints or (args.algorithm and r.spec.algorithm != args.algorithm):
-                continue
-            if args.seeds is not None and r.spec.seed not in args.seeds:
-                continue
-            tab = sculpting_table(r, store=st)
-            cp = crystallisation_point(tab.progress, tab.label_agreement_ds)
-            print(
-                f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed}: {len(tab)} checkpoints, "
-                f"population labels crystallise at {cp:.2f} of training"
-            )
-        return 0
+def _cmd_sculpt(args: argparse.Namespace) -> int:
+    from .sculpting import crystallisation_point, sculpting_table
+
+    torch.set_num_threads(1)
+    st = Store(args.store)
+    for r in _selected(args, st, checkpoints=True):
+        tab = sculpting_table(r, store=st)
+        cp = crystallisation_point(tab.progress, tab.label_agreement_ds)
+        print(
+            f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed}: {len(tab)} checkpoints, "
+            f"population labels crystallise at {cp:.2f} of training"
+        )
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
@@ -251,6 +261,25 @@ def _run(args: argparse.Namespace) -> int:
     run = st.get_or_train(spec, progress=not args.no_progress, keep_checkpoints=args.checkpoints)
     print(run.path)
     return 0
+
+
+#: Each subcommand and the function that runs it; the commands that only read a store check
+#: first that it exists.
+COMMANDS = {
+    "train": _cmd_train,
+    "census": _cmd_census,
+    "sculpt": _cmd_sculpt,
+    "sweep": _cmd_sweep,
+    "list": _cmd_list,
+    "migrate": _cmd_migrate,
+}
+_READS_A_STORE = ("list", "census", "sculpt", "migrate")
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.cmd in _READS_A_STORE:
+        Store(args.store).check_exists()
+    return COMMANDS[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Provenance: library versions and code version of a result, and the settings table.
+"""Provenance: the settings table of the methods chapter (the versions and machine of a
+result are recorded by :mod:`lib.environment`, re-exported here).
 
 Every default of the companion lives in a frozen config dataclass whose fields carry
 ``metadata={"source": ..., "why": ...}``; :func:`provenance_table` turns them into the
@@ -8,76 +9,21 @@ methods chapter's table, so the book cannot drift from the code.
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
-import platform
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
-__all__ = ["code_version", "environment_info", "provenance_table"]
+from .balance import BalanceConfig
+from .census import CensusConfig
+from .dynamics import OrbitConfig
+from .environment import code_version, cpu_model, environment_info
+from .network import NetworkConfig
+from .ppo import PPOConfig
+from .sculpting import SculptConfig
+from .supervised import SLConfig
+from .task import TaskConfig, ideal_observer_accuracy
+from .training import FINAL_EVAL_TRIALS, criterion_accuracy
+from .unit_information import InfoConfig
 
-_REPO = Path(__file__).resolve().parent.parent
-
-
-def code_version() -> str:
-    """``git describe``-style commit of the repository (``+dirty`` if modified), or "unknown"."""
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=_REPO,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", "lib"],
-            cwd=_REPO,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-        return rev + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo`` on Linux, else :func:`platform.processor`).
-
-    Stored with every result because training with the same seed is bit-identical on one
-    machine but was measured to differ between machines (most likely BLAS kernels).
-    """
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def environment_info() -> dict[str, Any]:
-    """Library versions, code version, machine and time of a result (stored, not hashed)."""
-    import numpy
-    import scipy
-    import torch
-
-    return {
-        "code_version": code_version(),
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "scipy": scipy.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpu": cpu_model(),
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-    }
-
+__all__ = ["code_version", "cpu_model", "environment_info", "provenance_table"]
 
 #: Reasons for analysis settings whose dataclasses carry no field metadata.
 _REASONS = {
@@ -149,17 +95,6 @@ def provenance_table():  # -> pandas.DataFrame
     per-step noise, the ideal observer's accuracy and the stopping criterion.
     """
     import pandas as pd
-
-    from .balance import BalanceConfig
-    from .census import CensusConfig
-    from .dynamics import OrbitConfig
-    from .network import NetworkConfig
-    from .ppo import PPOConfig
-    from .sculpting import SculptConfig
-    from .supervised import SLConfig
-    from .task import TaskConfig, ideal_observer_accuracy
-    from .training import FINAL_EVAL_TRIALS, criterion_accuracy
-    from .unit_information import InfoConfig
 
     task, net, sc = TaskConfig(), NetworkConfig(), SculptConfig()
     cz = CensusConfig()

@@ -61,9 +61,9 @@ except ImportError:  # pragma: no cover - Windows
 
 import torch
 
+from .environment import environment_info
 from .network import RNN, NetworkConfig, export_weights
 from .ppo import PPOConfig, train_ppo
-from .provenance import environment_info
 from .supervised import SLConfig, train_supervised
 from .task import TaskConfig
 from .training import MAX_SEED, TrainingDivergedError, TrainResult

@@ -121,3 +121,19 @@ def test_claims_display_links_chapters_and_states_directions():
     assert d.Claim[0] == "[2. hybrid](02_attractor_taxonomy.ipynb)"
     assert d["p (direction)"][0] == "< 0.001 (RL < SL)"
     assert "nan" not in d.to_string() and d["p (direction)"][1].startswith("no test")
+
+
+def test_every_cli_command_has_its_function_and_the_store_no_cycle():
+    import subprocess
+    import sys
+
+    from lib.__main__ import COMMANDS, build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "cmd")
+    assert set(sub.choices) == set(COMMANDS)
+    # the store records versions through lib.environment, a leaf: importing the store pulls in
+    # no analysis module (the former store -> provenance -> census -> store cycle)
+    code = "import sys, lib.store; print(sorted(m for m in sys.modules if m.startswith('lib.')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    for m in ("lib.provenance", "lib.census", "lib.balance", "lib.sculpting"):
+        assert f"'{m}'" not in out.stdout, out.stdout
