@@ -18,6 +18,7 @@ import pandas as pd
 from .balance import BALANCE_COLUMNS, BalanceConfig, balance_analysis, balance_by_delta
 from .census import CensusConfig, census
 from .experiments import resolve_runs, runs_table, specs_for
+from .profiles import DEFAULT_DELTA, LOW_COHERENCE, PAPER_SEEDS
 from .sculpting import crystallisation_point, sculpting_table
 from .stats import bootstrap_ci, compare_groups, pearson_ci, spearman_ci
 from .store import StoredRun
@@ -39,10 +40,10 @@ __all__ = [
 ]
 
 
-DEFAULT_SEEDS: tuple[int, ...] = tuple(range(10))
+DEFAULT_SEEDS: tuple[int, ...] = PAPER_SEEDS
 """Seeds of the default configuration (PPO and SL, δ = 0.1, 250 units) behind claims 1–4; the
 runs with seeds 5–9 are those of the ``initialization`` sweep at δ = 0.1. Claim S uses the subset
-that keeps checkpoints (:data:`lib.sweep.CHECKPOINT_SEEDS`)."""
+that keeps checkpoints (:data:`lib.profiles.CHECKPOINT_SEEDS`)."""
 
 
 @dataclass
@@ -167,7 +168,7 @@ def qp_per_network(censuses: dict[tuple[str, int], dict[str, pd.DataFrame]]) -> 
     rows = []
     for (alg, seed), res in censuses.items():
         g = res["grid"]
-        low = (g.c1.abs() <= 15) & (g.c2.abs() <= 15)
+        low = (g.c1.abs() <= LOW_COHERENCE) & (g.c2.abs() <= LOW_COHERENCE)
         rows.append(
             {
                 "algorithm": alg,
@@ -514,7 +515,7 @@ def _default_rows(runs: list[StoredRun], store: str | Path | None) -> list[Claim
             ignore_index=True,
         )
         ens = summary_table("initialization", "paper", store)
-        rows += list(claim_balance(pops, rob, ensemble=ens, delta=0.1))
+        rows += list(claim_balance(pops, rob, ensemble=ens, delta=DEFAULT_DELTA))
     try:
         sc = [sculpting_table(r, compute=False) for r in runs if r.has_checkpoints]
         rows.append(
@@ -537,7 +538,7 @@ def claims_table(store: str | Path | None = None) -> pd.DataFrame:
     Rows whose stored results are missing say so (verdict ``NOT TESTED YET`` and the reason);
     the other rows are computed all the same.
     """
-    specs = specs_for("book", ["ppo", "sl"], list(DEFAULT_SEEDS), 0.1, 250)
+    specs = specs_for("book", ["ppo", "sl"], list(DEFAULT_SEEDS), DEFAULT_DELTA, 250)
     try:
         runs = resolve_runs(specs, store, "book", progress=False)
     except FileNotFoundError as e:

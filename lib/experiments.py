@@ -20,11 +20,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from . import profiles
 from .evaluation import evaluate
-from .network import NetworkConfig
-from .ppo import PPOConfig
+from .profiles import SMOKE_HIDDEN
 from .store import ALGORITHMS, RunSpec, Store, StoredRun
-from .supervised import SLConfig
 from .task import TaskConfig
 
 log = logging.getLogger(__name__)
@@ -47,8 +46,6 @@ MODES = ("book", "smoke", "full")
 #: The repository root: the default store is its ``data/`` folder, whatever the working
 #: directory of the notebook (papermill from the root, Jupyter Book from ``notebooks/``).
 REPO = Path(__file__).resolve().parent.parent
-#: Network size used in smoke mode.
-SMOKE_HIDDEN = 16
 
 
 def as_list(value: object, name: str, item_type: type = int) -> list:
@@ -144,29 +141,15 @@ def specs_for(
     """
     _check(mode, algorithms, seeds)
     task = TaskConfig(semantics=semantics)
-    if mode == "smoke":
-        if int(hidden) != SMOKE_HIDDEN:
-            log.warning(
-                "smoke mode: hidden=%d ignored; the smoke networks have %d units",
-                int(hidden),
-                SMOKE_HIDDEN,
-            )
-        net = NetworkConfig(hidden=SMOKE_HIDDEN, delta=delta)
-        trainers = {
-            "ppo": PPOConfig(
-                n_envs=16,
-                n_steps=16,
-                n_minibatches=2,
-                n_epochs=1,
-                eval_every=2,
-                eval_trials=100,
-                max_trials=200,
-            ),
-            "sl": SLConfig(batch=16, eval_every=5, eval_trials=100, max_trials=320),
-        }
-    else:
-        net = NetworkConfig(hidden=int(hidden), delta=float(delta))
-        trainers = {"ppo": PPOConfig(), "sl": SLConfig()}
+    profile = "smoke" if mode == "smoke" else "paper"
+    if mode == "smoke" and int(hidden) != SMOKE_HIDDEN:
+        log.warning(
+            "smoke mode: hidden=%d ignored; the smoke networks have %d units",
+            int(hidden),
+            SMOKE_HIDDEN,
+        )
+    net = profiles.network(profile, delta, hidden)
+    trainers = profiles.trainers(profile)
     return [RunSpec(a, int(s), task, net, trainers[a]) for a in algorithms for s in seeds]
 
 

@@ -17,6 +17,7 @@ from .dynamics import OrbitConfig
 from .environment import code_version, cpu_model, environment_info
 from .network import NetworkConfig
 from .ppo import PPOConfig
+from .profiles import CHECKPOINT_SEEDS, DEFAULT_DELTA
 from .sculpting import SculptConfig
 from .supervised import SLConfig
 from .task import TaskConfig, ideal_observer_accuracy
@@ -151,7 +152,8 @@ def provenance_table():  # -> pandas.DataFrame
         ),
         (
             "sculpt.checkpoint_runs",
-            "seeds 0-4, delta 0.1, 250 units",
+            f"seeds {CHECKPOINT_SEEDS[0]}-{CHECKPOINT_SEEDS[-1]}, delta {DEFAULT_DELTA:g}, "
+            f"{NetworkConfig.hidden} units",
             "companion",
             _REASONS["sculpt.checkpoint_runs"],
         ),

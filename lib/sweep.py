@@ -39,10 +39,18 @@ import pandas as pd
 from .census import CensusConfig, census
 from .dynamics import OrbitConfig
 from .network import NetworkConfig
-from .ppo import PPOConfig
+from .profiles import (
+    CHECKPOINT_SEEDS,
+    LOW_COHERENCE,
+    PAPER_SEEDS,
+    PROFILES,
+    census_config,
+    network,
+    populations_config,
+    trainers,
+)
 from .sculpting import SculptConfig, populations_analysis
 from .store import AnalysisEntry, RunSpec, Store, StoredRun
-from .supervised import SLConfig
 from .task import COMPLEXITY_LEVELS, level_of, task_for_level  # noqa: F401 (level_of re-exported)
 
 if TYPE_CHECKING:
@@ -65,15 +73,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PROFILES = ("smoke", "paper")
 
 #: δ grid of the initialisation sweep: bulk spectral radius 9.13·δ ≈ 0.50, 0.68, 0.91, 1.14, 1.51.
 PAPER_DELTAS = (0.055, 0.075, 0.1, 0.125, 0.165)
-PAPER_SEEDS = tuple(range(10))
-#: Runs of the default configuration whose checkpoints are kept (the training-history subset).
-CHECKPOINT_SEEDS = (0, 1, 2, 3, 4)
-
-_SMOKE_ORBIT = OrbitConfig(n_transient=50, n_record=200, max_period=8)
 #: Seconds allowed to reach a remote Dask scheduler before the sweep gives up.
 SCHEDULER_TIMEOUT = 10.0
 
@@ -118,33 +120,12 @@ class SweepTask:
         return cls(RunSpec.from_dict(d["spec"]), cc, bool(d["keep_checkpoints"]), pc)
 
 
-#: Populations settings of the smoke profile (the paper profile uses SculptConfig()).
-SMOKE_POPULATIONS = SculptConfig(n_trials=40, eval_trials=100)
-
-
 def _pop_cfg(profile: str) -> SculptConfig:
-    return SMOKE_POPULATIONS if profile == "smoke" else SculptConfig()
+    return populations_config(profile)
 
 
 def _trainers(profile: str) -> tuple[NetworkConfig, dict[str, Any], CensusConfig]:
-    if profile == "smoke":
-        return (
-            NetworkConfig(hidden=16),
-            {
-                "ppo": PPOConfig(
-                    n_envs=16,
-                    n_steps=16,
-                    n_minibatches=2,
-                    n_epochs=1,
-                    eval_every=2,
-                    eval_trials=100,
-                    max_trials=200,
-                ),
-                "sl": SLConfig(batch=16, eval_every=5, eval_trials=100, max_trials=320),
-            },
-            CensusConfig(grid=3, n_trial_states=1, orbit=_SMOKE_ORBIT),
-        )
-    return NetworkConfig(), {"ppo": PPOConfig(), "sl": SLConfig()}, CensusConfig()
+    return network(profile), trainers(profile), census_config(profile)
 
 
 def initialization_sweep(profile: str) -> list[SweepTask]:
@@ -514,7 +495,7 @@ def summary_table(
             meta = json.loads((cen.path / "meta.json").read_text())
             row["census_seconds"] = float(meta.get("wall_seconds", np.nan))
             g = fns["census"](run, st, compute=False)["grid"]
-            low = (g.c1.abs() <= 15) & (g.c2.abs() <= 15)
+            low = (g.c1.abs() <= LOW_COHERENCE) & (g.c2.abs() <= LOW_COHERENCE)
             row.update(
                 {
                     "qp_fraction": float(g.has_qp.mean()),

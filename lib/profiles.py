@@ -1,0 +1,100 @@
+"""The two profiles, ``smoke`` and ``paper``, and the settings several layers share, each
+written once.
+
+``paper`` is the companion's defaults (the config dataclasses' own defaults, 250 units, the
+seeds and δ grid of the sweeps); ``smoke`` is tiny networks and budgets that run in seconds and
+prove only that the code runs. The sweeps (:mod:`lib.sweep`) and the notebooks' run selection
+(:mod:`lib.experiments`) both take their trainer settings from here, so a smoke run of a
+chapter and of a sweep are the same run.
+"""
+
+from __future__ import annotations
+
+from .census import CensusConfig
+from .dynamics import OrbitConfig
+from .network import NetworkConfig
+from .ppo import PPOConfig
+from .sculpting import SculptConfig
+from .supervised import SLConfig
+
+__all__ = [
+    "PROFILES",
+    "SMOKE_HIDDEN",
+    "PAPER_SEEDS",
+    "CHECKPOINT_SEEDS",
+    "DEFAULT_DELTA",
+    "LOW_COHERENCE",
+    "SMOKE_ORBIT",
+    "SMOKE_CENSUS",
+    "SMOKE_POPULATIONS",
+    "trainers",
+    "network",
+    "census_config",
+    "populations_config",
+]
+
+PROFILES = ("smoke", "paper")
+#: Network size of the smoke profile.
+SMOKE_HIDDEN = 16
+#: Seeds of every paper-scale ensemble (claims 1–4 use the default configuration's).
+PAPER_SEEDS: tuple[int, ...] = tuple(range(10))
+#: Runs of the default configuration whose checkpoints are kept (the training-history subset).
+CHECKPOINT_SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
+#: The default initialisation width.
+DEFAULT_DELTA: float = NetworkConfig.delta
+#: Grid points with both |c1| and |c2| at most this (percent) count as low coherence: the
+#: task's coherences ±5 and ±15 %, not ±50 %.
+LOW_COHERENCE = 15.0
+#: Orbit settings of the smoke profile (short transients and records).
+SMOKE_ORBIT = OrbitConfig(n_transient=50, n_record=200, max_period=8)
+#: Census of the smoke profile: a 3 × 3 grid, one trial state.
+SMOKE_CENSUS = CensusConfig(grid=3, n_trial_states=1, orbit=SMOKE_ORBIT)
+#: Populations settings of the smoke profile.
+SMOKE_POPULATIONS = SculptConfig(n_trials=40, eval_trials=100)
+
+
+def _check(profile: str) -> None:
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILES}")
+
+
+def trainers(profile: str) -> dict[str, PPOConfig | SLConfig]:
+    """The trainer settings per algorithm of a profile."""
+    _check(profile)
+    if profile == "smoke":
+        return {
+            "ppo": PPOConfig(
+                n_envs=16,
+                n_steps=16,
+                n_minibatches=2,
+                n_epochs=1,
+                eval_every=2,
+                eval_trials=100,
+                max_trials=200,
+            ),
+            "sl": SLConfig(batch=16, eval_every=5, eval_trials=100, max_trials=320),
+        }
+    return {"ppo": PPOConfig(), "sl": SLConfig()}
+
+
+def network(profile: str, delta: float = DEFAULT_DELTA, hidden: int | None = None) -> NetworkConfig:
+    """The network of a profile at ``delta`` (smoke: :data:`SMOKE_HIDDEN` units whatever
+    ``hidden`` says; paper: ``hidden``, default 250)."""
+    _check(profile)
+    if profile == "smoke":
+        return NetworkConfig(hidden=SMOKE_HIDDEN, delta=float(delta))
+    return NetworkConfig(
+        hidden=int(hidden) if hidden is not None else NetworkConfig.hidden, delta=float(delta)
+    )
+
+
+def census_config(profile: str) -> CensusConfig:
+    """The census settings of a profile."""
+    _check(profile)
+    return SMOKE_CENSUS if profile == "smoke" else CensusConfig()
+
+
+def populations_config(profile: str) -> SculptConfig:
+    """The populations settings of a profile."""
+    _check(profile)
+    return SMOKE_POPULATIONS if profile == "smoke" else SculptConfig()
