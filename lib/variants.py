@@ -1,0 +1,191 @@
+"""The open choices behind the verdicts (issue 10's variants): what each variant changes,
+whether its results are stored, and the verdicts it gives, side by side with the main ones.
+
+A *variant* changes one choice the paper leaves open, either in training (the trial regime, a
+leaky network, the older input noise, plain cross-entropy) or in the analysis (a longer census
+horizon, a linear-stability census). The main verdicts are those of :func:`lib.claims.claims_table`
+(reset regime, orbit census). This module reads what is stored and never computes anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .experiments import REPO
+from .stats import compare_groups
+
+__all__ = [
+    "Variant",
+    "VARIANTS",
+    "NEUROGYM_STREAM_CSV",
+    "neurogym_stream",
+    "stream_summary",
+    "variants_status",
+    "robustness_verdict",
+]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One open choice changed from the companion's default."""
+
+    key: str
+    name: str
+    kind: str  # "training" or "analysis"
+    change: str
+    default: str
+
+
+VARIANTS: tuple[Variant, ...] = (
+    Variant(
+        "continuous",
+        "continuous trial regime",
+        "training",
+        "the recurrent state carried from trial to trial, as NeuroGym's Dataset and TrialEnv run "
+        "trials (SL on windows cut across trial boundaries; PPO never resets)",
+        "h = 0 at every trial start",
+    ),
+    Variant(
+        "leaky",
+        "leaky network",
+        "training",
+        "α < 1 (a time constant τ > dt)",
+        "α = 1 (no leak)",
+    ),
+    Variant(
+        "old_noise",
+        "older NeuroGym input noise",
+        "training",
+        "σ/√dt ≈ 0.2 per step, criterion following the ideal observer",
+        "0.1 per step",
+    ),
+    Variant(
+        "plain_ce",
+        "SL with plain cross-entropy",
+        "training",
+        "every step weighted equally (NeuroGym's supervised example)",
+        "decision step weighted 5×",
+    ),
+    Variant(
+        "long_horizon",
+        "census horizon 10× longer",
+        "analysis",
+        "10,000 transient + 20,000 recorded steps per orbit",
+        "1,000 + 2,000",
+    ),
+    Variant(
+        "linear_stability",
+        "linear-stability census",
+        "analysis",
+        "per grid point, the exact fixed points and their Jacobian spectra; a Neimark–Sacker (QP) "
+        "candidate where no stable fixed point exists and an unstable focus does",
+        "orbits followed and classified (Lyapunov exponents, Birkhoff averages)",
+    ),
+)
+
+#: Per-network accuracies of the stored networks on NeuroGym 1.0.8's own environment, reset and
+#: continuous (``benchmarks/neurogym_stream.py``, run in its side environment).
+NEUROGYM_STREAM_CSV = REPO / "benchmarks" / "neurogym_stream_results.csv"
+
+
+def neurogym_stream(path: str | Path = NEUROGYM_STREAM_CSV) -> pd.DataFrame:
+    """The NeuroGym-stream check in long form: one row per network and regime.
+
+    Columns: run_id, algorithm, seed, delta, regime (``metrics``: the store's own final
+    accuracy; ``reset``; ``continuous``), accuracy, ci_low, ci_high, n_trials, nonfinite (the
+    carried state overflowed during the stream). Empty when the check has not been run.
+    """
+    path = Path(path)
+    cols = ["run_id", "algorithm", "seed", "delta", "regime", "accuracy", "ci_low", "ci_high"]
+    if not path.is_file():
+        return pd.DataFrame(columns=[*cols, "n_trials", "nonfinite"])
+    d = pd.read_csv(path)
+    rows = []
+    for _, r in d.iterrows():
+        for regime, pre, n in (
+            ("metrics", "metrics_", r.metrics_eval_trials),
+            ("reset", "reset_", r.n_trials),
+            ("continuous", "continuous_", r.n_trials),
+        ):
+            acc = r[f"{pre}final_accuracy"] if regime == "metrics" else r[f"{pre}accuracy"]
+            rows.append(
+                {
+                    "run_id": r.run_id,
+                    "algorithm": r.algorithm,
+                    "seed": int(r.seed),
+                    "delta": float(r.delta),
+                    "regime": regime,
+                    "accuracy": float(acc),
+                    "ci_low": float(r[f"{pre}ci_lo"]),
+                    "ci_high": float(r[f"{pre}ci_hi"]),
+                    "n_trials": int(n),
+                    "nonfinite": bool(r.continuous_nonfinite > 0)
+                    if regime == "continuous"
+                    else False,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def stream_summary(stream: pd.DataFrame) -> pd.DataFrame:
+    """Per algorithm and regime: networks, mean accuracy with its bootstrap CI over networks,
+    range, and how many networks' carried state overflowed."""
+    rows = []
+    for (alg, regime), g in stream.groupby(["algorithm", "regime"], sort=False):
+        r = compare_groups(g.accuracy, g.accuracy)
+        rows.append(
+            {
+                "algorithm": alg,
+                "regime": regime,
+                "networks": len(g),
+                "mean accuracy": r["mean_a"],
+                "ci_low": r["ci_low_a"],
+                "ci_high": r["ci_high_a"],
+                "min": g.accuracy.min(),
+                "max": g.accuracy.max(),
+                "state overflowed": int(g.nonfinite.sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def variants_status(stored: dict[str, str]) -> pd.DataFrame:
+    """One row per variant: what it changes, the default it replaces, and what is stored
+    (``stored`` maps a variant key to a sentence; absent keys read "not computed yet")."""
+    return pd.DataFrame(
+        [
+            {
+                "variant": v.name,
+                "kind": v.kind,
+                "changes": v.change,
+                "instead of": v.default,
+                "stored": stored.get(v.key, "not computed yet"),
+            }
+            for v in VARIANTS
+        ]
+    )
+
+
+def robustness_verdict(main: str, by_variant: dict[str, str | None]) -> str:
+    """A claim's robustness from its main verdict and its verdict per variant (``None``: not
+    computed): "holds in every variant", "does not hold in any", "depends on X", each with
+    how many of the variants it rests on."""
+    done = {k: v for k, v in by_variant.items() if v}
+    missing = [k for k, v in by_variant.items() if not v]
+    tail = f" ({len(done)} of {len(by_variant)} variants computed" + (
+        f"; not yet: {', '.join(missing)})" if missing else ")"
+    )
+    if not done:
+        return "not tested against any variant yet" + tail
+    verdicts = {main, *done.values()}
+    if verdicts == {"HOLDS"}:
+        return "holds in every variant computed" + tail
+    if verdicts <= {"DOES NOT HOLD"}:
+        return "does not hold in any variant computed" + tail
+    differ = [k for k, v in done.items() if v != main]
+    if not differ:
+        return f"{main} in every variant computed" + tail
+    return f"depends on {', '.join(differ)}" + tail
