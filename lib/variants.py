@@ -25,6 +25,7 @@ __all__ = [
     "stream_summary",
     "variants_status",
     "robustness_verdict",
+    "claims_by_variant",
 ]
 
 
@@ -189,3 +190,26 @@ def robustness_verdict(main: str, by_variant: dict[str, str | None]) -> str:
     if not differ:
         return f"{main} in every variant computed" + tail
     return f"depends on {', '.join(differ)}" + tail
+
+
+def claims_by_variant(
+    main: pd.DataFrame, by_variant: dict[str, dict[str, str]] | None = None
+) -> pd.DataFrame:
+    """Claims × variants: each claim's main verdict (``main`` is
+    :func:`lib.claims.claims_table`), its verdict under each variant (``by_variant`` maps a
+    claim number, e.g. ``"2"``, to {variant key: verdict}; missing: not computed yet) and the
+    verdict on robustness (:func:`robustness_verdict`)."""
+    by_variant = by_variant or {}
+    rows = []
+    for _, r in main.iterrows():
+        num = r.claim.split(".")[0]
+        per = {v.key: by_variant.get(num, {}).get(v.key) for v in VARIANTS}
+        rows.append(
+            {
+                "claim": r.claim,
+                "main verdict (reset regime, orbit census)": f"{r.verdict} ({r.n})",
+                **{v.name: per[v.key] or "not computed yet" for v in VARIANTS},
+                "robustness": robustness_verdict(r.verdict, per),
+            }
+        )
+    return pd.DataFrame(rows)
