@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .network import ReLUMap
+
 __all__ = [
     "KINDS",
     "OrbitConfig",
@@ -605,33 +607,17 @@ def relu_map(W: Array, c: Array) -> tuple[StepFn, Callable[[Array], Array]]:
     """The map :math:`h \\mapsto \\mathrm{ReLU}(W h + c)` and its exact Jacobian.
 
     ``c`` is ``(n,)`` (one input for every row) or ``(B, n)`` (one per row; then the
-    functions take exactly B rows).
+    functions take exactly B rows). A thin view of the one NumPy map,
+    :class:`lib.network.ReLUMap`.
     """
-    W = np.asarray(W, dtype=float)
-    c = np.asarray(c, dtype=float)
-
-    def step(h: Array) -> Array:
-        return np.maximum(h @ W.T + c, 0.0)
-
-    def jacobian(h: Array) -> Array:
-        D = (h @ W.T + c) > 0
-        return D[:, :, None] * W[None]
-
-    return step, jacobian
+    m = ReLUMap(W, c)
+    return m.step, m.jacobian
 
 
 def relu_jvp(W: Array, c: Array) -> Callable[[Array, Array], Array]:
-    """Tangent map ``(h, Q) -> D(h) W Q`` without forming the Jacobian (one GEMM)."""
-    W = np.asarray(W, dtype=float)
-    c = np.asarray(c, dtype=float)
-
-    def jvp(h: Array, Q: Array) -> Array:
-        D = ((h @ W.T + c) > 0).astype(float)
-        B, n, k = Q.shape
-        WQ = (W @ Q.transpose(1, 0, 2).reshape(n, B * k)).reshape(n, B, k).transpose(1, 0, 2)
-        return D[:, :, None] * WQ
-
-    return jvp
+    """Tangent map ``(h, Q) -> D(h) W Q`` for ``Q (B, n, k)`` without forming the Jacobian
+    (one GEMM): :meth:`lib.network.ReLUMap.jvp`."""
+    return ReLUMap(W, c).jvp
 
 
 def relu_eigvals(W: Array, D: Array) -> list[Array]:
@@ -780,10 +766,11 @@ def relu_fixed_points(
         scale = start_scale if start_scale is not None else max(1.0, 2 * float(np.abs(c).max()))
         starts.append(rng.uniform(0, scale, size=(n_starts, n)))
     S = np.concatenate(starts, 0)
+    F = ReLUMap(W, c)
     pats = [np.zeros((1, n), dtype=bool)]
     h = S.copy()
     for t in range(n_iter):
-        pre = h @ W.T + c
+        pre = F.preactivation(h)
         if t >= n_iter - 3:
             pats.append(pre > 0)
         h = np.maximum(pre, 0.0)
@@ -801,7 +788,7 @@ def relu_fixed_points(
     H, P = np.maximum(H[consistent], 0.0), P[consistent]
     keep = _dedup(H, dedup_tol)
     H, P = H[keep], P[keep]
-    res = np.linalg.norm(np.maximum(H @ W.T + c, 0.0) - H, axis=1) if len(H) else np.zeros(0)
+    res = np.linalg.norm(F.step(H) - H, axis=1) if len(H) else np.zeros(0)
     ev = relu_eigvals(W, P)
     rad = np.array([np.abs(e).max() if e.size else 0.0 for e in ev])
     return ReLUFixedPoints(

@@ -29,7 +29,88 @@ from torch import nn
 
 from .task import N_ACTIONS, N_INPUTS
 
-__all__ = ["NetworkConfig", "RNN", "export_weights", "load_weights_npz", "simulate_numpy"]
+__all__ = [
+    "NetworkConfig",
+    "RNN",
+    "ReLUMap",
+    "export_weights",
+    "load_weights_npz",
+    "rnn_step",
+    "simulate_numpy",
+]
+
+Array = np.ndarray
+
+
+def rnn_step(
+    h: torch.Tensor,
+    u: torch.Tensor,
+    W_rec: torch.Tensor,
+    *,
+    alpha: float = 1.0,
+    carry: torch.Tensor | None = None,
+    input_noise: torch.Tensor | None = None,
+    state_noise: torch.Tensor | None = None,
+    unit_mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    r"""The one update of the ReLU RNN (PsychRNN's ``rnn_step``; every torch caller uses it).
+
+    .. math::
+
+        \tilde h = k \odot h, \qquad
+        h' = m \odot \big[(1-\alpha)\,\tilde h
+              + \alpha\,\mathrm{ReLU}(W_{rec}\tilde h + u + \xi) + \eta\big]
+
+    with the carry ``k`` (reset hook), the input noise ``xi``, the state noise ``eta`` and the
+    unit mask ``m``; each hook is skipped when it is None, so the plain step is
+    :math:`\mathrm{ReLU}(W_{rec} h + u)` computed by one ``addmm``.
+
+    Parameters
+    ----------
+    h : Tensor ``[B, N]``
+        State before the step.
+    u : Tensor ``[B, N]``
+        Input drive ``W_in x + b`` (:meth:`RNN.drive`).
+    W_rec : Tensor ``[N, N]`` or ``[G, N, N]``
+        Recurrent weights (perturbed ones are simply passed here). With G matrices the batch
+        is G blocks of ``B / G`` rows, block g run with ``W_rec[g]`` (one batched GEMM).
+    alpha : float
+        Leak ``dt / tau`` in (0, 1]; 1 (no leak) returns the ReLU output itself.
+    carry : Tensor ``[B]``, optional
+        Multiplies the state before the update: 1 carries it over, 0 resets it to zero (a new
+        trial starts at this step; CleanRL's ``1 - done``). Bool tensors are cast.
+    input_noise : Tensor ``[B, N]``, optional
+        Added to the input drive inside the ReLU (noise of the inputs, mapped through
+        ``W_in``, or private noise of the units' input).
+    state_noise : Tensor ``[B, N]``, optional
+        Added to the state after the update (recurrent noise).
+    unit_mask : Tensor ``[N]`` or ``[B, N]``, optional
+        Multiplies the new state: 0 silences (ablates) a unit, 1 keeps it.
+
+    Returns
+    -------
+    Tensor ``[B, N]``
+        The state after the step.
+    """
+    if carry is not None:
+        h = h * carry.to(h.dtype).unsqueeze(-1)
+    if input_noise is not None:
+        u = u + input_noise
+    if W_rec.dim() == 2:
+        pre = torch.addmm(u, h, W_rec.t())
+    else:
+        G, N = W_rec.shape[0], W_rec.shape[-1]
+        B = h.shape[0] // G
+        pre = torch.baddbmm(u.view(G, B, N), h.view(G, B, N), W_rec.transpose(1, 2))
+        pre = pre.view(G * B, N)
+    new = torch.relu(pre)
+    if alpha != 1.0:
+        new = (1 - alpha) * h + alpha * new
+    if state_noise is not None:
+        new = new + state_noise
+    if unit_mask is not None:
+        new = new * unit_mask
+    return new
 
 
 @dataclass(frozen=True)
@@ -120,11 +201,34 @@ class RNN(nn.Module):
         """Number of recurrent units."""
         return self.cfg.hidden
 
-    def step(self, h: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        """One update given the input drive ``u = W_in x + b`` (``[B, N]``)."""
-        a = self.cfg.alpha
-        new = torch.relu(torch.addmm(u, h, self.W_rec.t()))
-        return new if a == 1.0 else (1 - a) * h + a * new
+    def drive(self, x: torch.Tensor) -> torch.Tensor:
+        """Input drive ``W_in x + b`` of inputs ``[..., 7]`` (one GEMM), shape ``[..., N]``."""
+        lead = x.shape[:-1]
+        return torch.addmm(self.b, x.reshape(-1, x.shape[-1]), self.W_in.t()).reshape(*lead, -1)
+
+    def step(
+        self,
+        h: torch.Tensor,
+        u: torch.Tensor,
+        *,
+        carry: torch.Tensor | None = None,
+        W_rec: torch.Tensor | None = None,
+        input_noise: torch.Tensor | None = None,
+        state_noise: torch.Tensor | None = None,
+        unit_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """One update given the input drive ``u = W_in x + b`` (``[B, N]``): :func:`rnn_step`
+        with this network's ``W_rec`` (unless ``W_rec`` is given) and leak, and the hooks."""
+        return rnn_step(
+            h,
+            u,
+            self.W_rec if W_rec is None else W_rec,
+            alpha=self.cfg.alpha,
+            carry=carry,
+            input_noise=input_noise,
+            state_noise=state_noise,
+            unit_mask=unit_mask,
+        )
 
     def forward(
         self,
@@ -140,7 +244,8 @@ class RNN(nn.Module):
         h0 : Tensor ``[B, N]``, optional
             State before the first step (zeros by default).
         reset : Tensor ``[T, B]`` (bool), optional
-            Where True, the state is set to 0 *before* step t (a new trial starts at t).
+            Where True, the state is set to 0 *before* step t (a new trial starts at t): the
+        carry hook of :func:`rnn_step` is ``~reset[t]``.
 
         Returns
         -------
@@ -150,13 +255,11 @@ class RNN(nn.Module):
         """
         T, B, _ = x.shape
         h = x.new_zeros(B, self.hidden) if h0 is None else h0
-        u = torch.addmm(self.b, x.reshape(T * B, -1), self.W_in.t()).reshape(T, B, -1)
-        keep = None if reset is None else (~reset).to(x.dtype).unsqueeze(-1)
+        u = self.drive(x)
+        keep = None if reset is None else ~reset
         hs = []
         for t in range(T):
-            if keep is not None:
-                h = h * keep[t]
-            h = self.step(h, u[t])
+            h = self.step(h, u[t], carry=None if keep is None else keep[t])
             hs.append(h)
         H = torch.stack(hs)
         return H, self.policy(H), self.value(H)
@@ -187,8 +290,90 @@ def load_weights_npz(path: str | Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
+class ReLUMap:
+    r"""The one float64 NumPy map of the network, with its Jacobian and tangent map.
+
+    .. math:: F(h) = (1-\alpha)\,h + \alpha\,\mathrm{ReLU}(W h + c), \qquad
+              J(h) = (1-\alpha) I + \alpha\,\mathrm{diag}(W h + c > 0)\,W.
+
+    States are rows: ``h`` is ``(n,)`` or ``(B, n)``. ``c`` is one drive ``(n,)`` for every row,
+    or one per row ``(M, n)``; then the methods take the row indices ``idx`` of the states
+    into ``c`` (all M rows when None), and ``c[idx]`` is kept while ``idx`` stays the same
+    object (the orbit classifier retires rows only now and then).
+
+    Parameters
+    ----------
+    W : array ``(n, n)``
+        Recurrent weights.
+    c : array ``(n,)`` or ``(M, n)``
+        Constant drive ``W_in x + b``.
+    alpha : float
+        Leak in (0, 1]; 1 (default) is the vanilla map ``ReLU(W h + c)``.
+    """
+
+    def __init__(self, W: Array, c: Array, alpha: float = 1.0) -> None:
+        self.W = np.asarray(W, dtype=np.float64)
+        self.c = np.asarray(c, dtype=np.float64)
+        self.alpha = float(alpha)
+        self._idx: Array | None = None
+        self._rows: Array | None = None
+
+    def drive(self, idx: Array | None = None) -> Array:
+        """The drive of the rows ``idx`` (``c`` itself when ``c`` is shared or idx is None)."""
+        if idx is None or self.c.ndim == 1:
+            return self.c
+        if self._idx is not idx:
+            self._idx, self._rows = idx, self.c[idx]
+        return self._rows  # type: ignore[return-value]
+
+    def preactivation(self, h: Array, idx: Array | None = None) -> Array:
+        """``h W^T + c`` (a new array)."""
+        pre = h @ self.W.T
+        pre += self.drive(idx)
+        return pre
+
+    def _out(self, h: Array, pre: Array) -> Array:
+        new = np.maximum(pre, 0.0, out=pre)
+        return new if self.alpha == 1.0 else (1 - self.alpha) * h + self.alpha * new
+
+    def step(self, h: Array, idx: Array | None = None) -> Array:
+        """``F(h)``."""
+        return self._out(h, self.preactivation(h, idx))
+
+    def pattern(self, h: Array, idx: Array | None = None) -> Array:
+        """Active units ``W h + c > 0`` (bool, the diagonal of the Jacobian's ReLU part)."""
+        return self.preactivation(h, idx) > 0
+
+    def jacobian(self, h: Array, idx: Array | None = None) -> Array:
+        """``J(h)``, ``(B, n, n)`` for states ``(B, n)``."""
+        J = self.pattern(h, idx)[..., :, None] * self.W
+        if self.alpha != 1.0:
+            J = self.alpha * J + (1 - self.alpha) * np.eye(len(self.W))
+        return J
+
+    def advance(self, h: Array, Q: Array, idx: Array | None = None) -> tuple[Array, Array]:
+        """``F(h)`` and the tangent vectors ``J(h) q`` of the rows q of ``Q (B, k, n)``, fused
+        (one pre-activation, one GEMM for the tangents)."""
+        pre = self.preactivation(h, idx)
+        B, k, n = Q.shape
+        Z = (Q.reshape(B * k, n) @ self.W.T).reshape(B, k, n)
+        Z *= (pre > 0)[:, None, :]
+        if self.alpha != 1.0:
+            Z = self.alpha * Z + (1 - self.alpha) * Q
+        return self._out(h, pre), Z
+
+    def jvp(self, h: Array, Q: Array, idx: Array | None = None) -> Array:
+        """``J(h) Q`` for column tangents ``Q (B, n, k)`` (the layout of
+        :func:`lib.dynamics.classify_orbits`); the same arithmetic as :meth:`advance`."""
+        return self.advance(h, np.ascontiguousarray(Q.transpose(0, 2, 1)), idx)[1].transpose(
+            0, 2, 1
+        )
+
+
 def simulate_numpy(weights: dict[str, np.ndarray], x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Reference NumPy simulator of a stored network (PsychRNN-style).
+    """Reference NumPy simulator of a stored network (PsychRNN-style), in float64.
+
+    Each step is :class:`ReLUMap` with the drive ``W_in x_t + b`` of that step.
 
     Parameters
     ----------
@@ -198,13 +383,17 @@ def simulate_numpy(weights: dict[str, np.ndarray], x: np.ndarray) -> tuple[np.nd
 
     Returns
     -------
-    hs : array ``[T, B, N]`` and logits ``[T, B, 3]``.
+    hs : array ``[T, B, N]`` and logits ``[T, B, 3]`` (float64).
     """
-    W, Win, b = weights["W_rec"], weights["W_in"], weights["b"]
+    W = np.asarray(weights["W_rec"], dtype=np.float64)
+    Win = np.asarray(weights["W_in"], dtype=np.float64)
+    b = np.asarray(weights["b"], dtype=np.float64)
     a = float(weights["alpha"])
-    h = np.zeros((x.shape[1], W.shape[0]), dtype=W.dtype)
-    hs = np.empty((x.shape[0], x.shape[1], W.shape[0]), dtype=W.dtype)
+    x = np.asarray(x, dtype=np.float64)
+    h = np.zeros((x.shape[1], W.shape[0]))
+    hs = np.empty((x.shape[0], x.shape[1], W.shape[0]))
     for t in range(x.shape[0]):
-        h = (1 - a) * h + a * np.maximum(h @ W.T + x[t] @ Win.T + b, 0.0)
+        h = ReLUMap(W, x[t] @ Win.T + b, a).step(h)
         hs[t] = h
-    return hs, hs @ weights["W_out"].T + weights["b_out"]
+    W_out = np.asarray(weights["W_out"], dtype=np.float64)
+    return hs, hs @ W_out.T + np.asarray(weights["b_out"], dtype=np.float64)

@@ -205,9 +205,8 @@ def train_ppo(
         with torch.no_grad():
             for t in range(T):
                 b_obs[t], b_reset[t] = obs, first
-                h = net.step(
-                    h * (~first).unsqueeze(1).float(), torch.addmm(net.b, obs, net.W_in.t())
-                )
+                # the recurrence of the update's net(...) call: same step, same reset hook
+                h = net.step(h, net.drive(obs), carry=~first)
                 logits = net.policy(h)
                 if not bool(torch.isfinite(logits).all()):
                     check_finite(net, f"PPO rollout {update + 1}, step {t}", logits=logits)
@@ -227,9 +226,7 @@ def train_ppo(
                     stats["correct"] += int(info["is_correct"].sum())
                     ret_running[done] = 0.0
                 first = done
-            h_next = net.step(
-                h * (~first).unsqueeze(1).float(), torch.addmm(net.b, obs, net.W_in.t())
-            )
+            h_next = net.step(h, net.drive(obs), carry=~first)
             next_value = net.value(h_next)
             # ---- 2. advantages ----------------------------------------------------------
             adv, ret = gae(b_rew, b_val, b_done, next_value, cfg.gamma, cfg.gae_lambda)

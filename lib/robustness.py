@@ -115,38 +115,31 @@ def _choices(
     x = tr.inputs
     T, B, _ = x.shape
     N, G = net.hidden, len(group)
-    a = net.cfg.alpha
-    # the input drive, exactly as in RNN.forward
-    u = torch.addmm(net.b, x.reshape(T * B, -1), net.W_in.t()).reshape(T, B, -1)
+    u = net.drive(x)  # the input drive, exactly as in RNN.forward
     Ws = [p.W_rec for p in group]
-    if all(w is None for w in Ws):
-        Wt = net.W_rec.t()  # shared: one GEMM over all G*B rows (RNN.forward's op when G=1)
-        shared = True
-    else:
-        W = torch.stack([net.W_rec if w is None else torch.as_tensor(w, dtype=x.dtype) for w in Ws])
-        Wt, shared = W.transpose(1, 2), False
+    W_rec: torch.Tensor | None = None  # None: the trained W_rec shared by all G*B rows
+    if any(w is not None for w in Ws):
+        W_rec = torch.stack(
+            [net.W_rec if w is None else torch.as_tensor(w, dtype=x.dtype) for w in Ws]
+        )
     std = torch.tensor([p.noise_std for p in group], dtype=x.dtype)
     noisy = bool((std > 0).any())
     std_rows = std.repeat_interleave(B).unsqueeze(1)
-    masked = any(p.unit_mask is not None for p in group)
     keep = None
-    if masked:
+    if any(p.unit_mask is not None for p in group):
         m = [np.ones(N, bool) if p.unit_mask is None else np.asarray(p.unit_mask) for p in group]
         keep = torch.as_tensor(np.stack(m), dtype=x.dtype).repeat_interleave(B, dim=0)
     h = x.new_zeros(G * B, N)
     hs = []
     for t in range(T):
-        ut = u[t] if G == 1 else u[t].repeat(G, 1)
-        if shared:
-            pre = torch.addmm(ut, h, Wt)
-        else:
-            pre = torch.baddbmm(ut.view(G, B, N), h.view(G, B, N), Wt).view(G * B, N)
-        new = torch.relu(pre)
-        h = new if a == 1.0 else (1 - a) * h + a * new
-        if noisy:
-            h = h + std_rows * torch.randn(G * B, N, generator=gen, dtype=x.dtype)
-        if keep is not None:
-            h = h * keep
+        noise = std_rows * torch.randn(G * B, N, generator=gen, dtype=x.dtype) if noisy else None
+        h = net.step(
+            h,
+            u[t] if G == 1 else u[t].repeat(G, 1),
+            W_rec=W_rec,
+            state_noise=noise,
+            unit_mask=keep,
+        )
         hs.append(h)
     logits = net.policy(torch.stack(hs))  # [T, G*B, 3], as RNN.forward applies the policy
     rows = dataclasses.replace(tr, period=tr.period.repeat(1, G))  # row g*B + b is trial b
