@@ -1,7 +1,8 @@
 r"""Census of a trained network's attractors over coherence space.
 
 For each context and each point (c1, c2) of a grid of signed coherences, the stimulus-period
-input is held constant and noise-free,
+input of the network's task (:func:`lib.task.period_inputs`, honouring its ``semantics``) is
+held constant and noise-free,
 
 .. math:: x = (1,\ \tfrac{1+c_1}{2},\ \tfrac{1-c_1}{2},\ \tfrac{1+c_2}{2},\ \tfrac{1-c_2}{2},
           \ \text{context one-hot}),
@@ -27,8 +28,9 @@ import pandas as pd
 import torch
 
 from .dynamics import OrbitConfig, OrbitRecord, _classify, relu_eigvals
+from .network import ReLUMap
 from .store import Store, StoredRun
-from .task import N_INPUTS, TaskConfig, sample_trials
+from .task import TaskConfig, period_inputs, sample_trials
 
 __all__ = [
     "CENSUS_VERSION",
@@ -100,25 +102,20 @@ def network_arrays(run: StoredRun) -> dict[str, np.ndarray]:
 
 
 def stimulus_inputs(
-    context: int, c1: np.ndarray, c2: np.ndarray, period: str = "stimulus"
+    context: int,
+    c1: np.ndarray,
+    c2: np.ndarray,
+    period: str = "stimulus",
+    semantics: str = "neurogym1",
 ) -> np.ndarray:
-    """Noise-free inputs ``(G, 7)`` of a period (NeuroGym 1.0 semantics).
+    """Noise-free inputs ``(G, 7)`` of a period: :func:`lib.task.period_inputs`.
 
-    ``period`` is ``"stimulus"`` (fixation 1, stimulus channels), ``"delay"`` (fixation 1,
-    no stimulus) or ``"decision"`` (fixation 0, no stimulus). ``context`` is 0 or 1.
+    ``period`` is ``"stimulus"`` (stimulus channels on), ``"delay"`` or ``"decision"`` (no
+    stimulus; in NeuroGym 1.0 semantics fixation is 1 in both but the decision period), or
+    ``"fixation"``. ``context`` is 0 or 1. ``semantics`` is the task's (``run.spec.task``);
+    the default is NeuroGym 1.0's.
     """
-    c1 = np.atleast_1d(np.asarray(c1, dtype=float)) / 100.0
-    c2 = np.atleast_1d(np.asarray(c2, dtype=float)) / 100.0
-    G = max(len(c1), len(c2))
-    x = np.zeros((G, N_INPUTS))
-    x[:, 0] = 0.0 if period == "decision" else 1.0
-    if period == "stimulus":
-        x[:, 1], x[:, 2] = (1 + c1) / 2, (1 - c1) / 2
-        x[:, 3], x[:, 4] = (1 + c2) / 2, (1 - c2) / 2
-    elif period not in ("delay", "decision"):
-        raise ValueError(f"unknown period {period!r}")
-    x[:, 5 + context] = 1.0
-    return x
+    return period_inputs(context, c1, c2, period, semantics)
 
 
 @torch.no_grad()
@@ -142,39 +139,17 @@ def initial_states(run: StoredRun, context: int, n_trial: int, seed: int) -> np.
 
 
 def _relu_fns(W: np.ndarray, C: np.ndarray):
-    """Index-aware step, fused step + tangent map, Jacobian and eigenvalues for per-row
-    inputs ``C``. The rows ``C[idx]`` are cached while ``idx`` stays the same object."""
-    cache: dict[str, object] = {"idx": None, "C": None}
-
-    def rows(idx: np.ndarray) -> np.ndarray:
-        if cache["idx"] is not idx:
-            cache["idx"], cache["C"] = idx, C[idx]
-        return cache["C"]  # type: ignore[return-value]
-
-    def step(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        pre = x @ W.T
-        pre += rows(idx)
-        return np.maximum(pre, 0.0, out=pre)
-
-    def advance(x: np.ndarray, Q: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pre = x @ W.T
-        pre += rows(idx)
-        B, k, n = Q.shape
-        Z = (Q.reshape(B * k, n) @ W.T).reshape(B, k, n)
-        Z *= (pre > 0)[:, None, :]
-        return np.maximum(pre, 0.0, out=pre), Z
-
-    def jacobian(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        D = (x @ W.T + C[idx]) > 0
-        return D[:, :, None] * W[None]
+    """Index-aware step, fused step + tangent map, Jacobian and eigenvalues of the one NumPy
+    map (:class:`lib.network.ReLUMap`) for per-row inputs ``C``, as the orbit classifier
+    calls them."""
+    F = ReLUMap(W, C)
 
     def eigvals(X: np.ndarray, idx: np.ndarray) -> list[np.ndarray]:
-        P = (X @ W.T + C[idx]) > 0
-        uniq, inv = np.unique(P, axis=0, return_inverse=True)
+        uniq, inv = np.unique(F.pattern(X, idx), axis=0, return_inverse=True)
         ev = relu_eigvals(W, uniq)
         return [ev[j] for j in np.asarray(inv).reshape(-1)]
 
-    return step, advance, jacobian, eigvals
+    return F.step, F.advance, F.jacobian, eigvals
 
 
 def _same(a: OrbitRecord, b: OrbitRecord, tol: float) -> bool:
@@ -212,17 +187,17 @@ def _classify_inputs(
         if r.kind != "fixed_point":
             continue
         x, c = r.points[0], Crow[i]
-        a = np.flatnonzero(x @ W.T + c > 0)
+        F = ReLUMap(W, c)
+        a = np.flatnonzero(F.pattern(x))
         h = np.zeros_like(x)
         if a.size:
             try:
                 h[a] = np.linalg.solve(np.eye(a.size) - W[np.ix_(a, a)], c[a])
             except np.linalg.LinAlgError:
                 h = x
-        pre = h @ W.T + c
-        if np.array_equal(np.flatnonzero(pre > 0), a) and np.all(h >= 0):
+        if np.array_equal(np.flatnonzero(F.pattern(h)), a) and np.all(h >= 0):
             r.points = h[None]
-        r.residual = float(np.linalg.norm(np.maximum(r.points[0] @ W.T + c, 0.0) - r.points[0]))  # type: ignore[attr-defined]
+        r.residual = float(np.linalg.norm(F.step(r.points[0]) - r.points[0]))  # type: ignore[attr-defined]
     out = []
     for g in range(G):
         uniq: list[OrbitRecord] = []
@@ -255,7 +230,7 @@ def _attractor_rows(
         lam[: min(3, len(r.lyapunov))] = r.lyapunov[:3]
         centre = r.points.mean(0) if r.points.size else np.full(W.shape[0], np.nan)
         finite = bool(np.all(np.isfinite(centre)))
-        go = np.maximum(W @ centre + c_go, 0.0) if finite else centre
+        go = ReLUMap(W, c_go).step(centre) if finite else centre
         rows.append(
             {
                 **base,
@@ -281,20 +256,21 @@ def compute_census(run: StoredRun, cfg: CensusConfig) -> dict[str, pd.DataFrame]
     """Run the census of one network (no caching); see :func:`census`."""
     A = network_arrays(run)
     W, Win, b = A["W_rec"], A["W_in"], A["b"]
+    sem = run.spec.task.semantics  # the inputs this network saw
     cohs = cfg.coherences
     c1, c2 = np.meshgrid(cohs, cohs, indexing="ij")
     c1, c2 = c1.ravel(), c2.ravel()
     attractors, decision = [], []
     for ctx in (0, 1):
         H0 = initial_states(run, ctx, cfg.n_trial_states, cfg.trial_seed)
-        C = stimulus_inputs(ctx, c1, c2) @ Win.T + b
-        c_go = (stimulus_inputs(ctx, [0.0], [0.0], "decision") @ Win.T + b)[0]
+        C = stimulus_inputs(ctx, c1, c2, semantics=sem) @ Win.T + b
+        c_go = (stimulus_inputs(ctx, [0.0], [0.0], "decision", sem) @ Win.T + b)[0]
         per_point = _classify_inputs(W, C, H0, cfg)
         for g, recs in enumerate(per_point):
             base = {"context": ctx + 1, "c1": c1[g], "c2": c2[g]}
             attractors += _attractor_rows(recs, base, A, c_go)
         for inp in ("delay", "decision"):
-            Cd = stimulus_inputs(ctx, [0.0], [0.0], inp) @ Win.T + b
+            Cd = stimulus_inputs(ctx, [0.0], [0.0], inp, sem) @ Win.T + b
             recs = _classify_inputs(W, Cd, H0, cfg)[0]
             decision += _attractor_rows(recs, {"context": ctx + 1, "input": inp}, A, c_go)
     att = pd.DataFrame(attractors)
@@ -409,13 +385,14 @@ def trace_orbit(
 ) -> np.ndarray:
     """States ``(n_steps, N)`` of the autonomous map at one grid point after a transient."""
     A = network_arrays(run)
-    c = (stimulus_inputs(context, [c1], [c2], period) @ A["W_in"].T + A["b"])[0]
-    W = A["W_rec"]
+    sem = run.spec.task.semantics
+    c = (stimulus_inputs(context, [c1], [c2], period, sem) @ A["W_in"].T + A["b"])[0]
+    F = ReLUMap(A["W_rec"], c)
     h = np.asarray(h0, dtype=float).copy()
     for _ in range(n_transient):
-        h = np.maximum(W @ h + c, 0.0)
+        h = F.step(h)
     out = np.empty((n_steps, h.size))
     for t in range(n_steps):
-        h = np.maximum(W @ h + c, 0.0)
+        h = F.step(h)
         out[t] = h
     return out

@@ -59,9 +59,9 @@ from scipy.stats import mannwhitneyu
 from .dynamics import ReLUFixedPoints, relu_fixed_points
 from .evaluation import greedy_choices
 from .information import holm
-from .network import RNN
+from .network import RNN, ReLUMap
 from .store import StoredRun
-from .task import TaskConfig, sample_trials
+from .task import TaskConfig, period_inputs, sample_trials
 
 __all__ = [
     "DecisionStates",
@@ -383,11 +383,11 @@ def trial_activity(
     hs, logits, _ = net(tr.inputs)
     idx = torch.arange(int(n_trials))
     # the delay input is noise-free and the same in every trial of the context
-    x_delay = tr.inputs[tr.decision_on[0] - 1, 0]
+    x_delay = period_inputs(context, 0.0, 0.0, "delay", task.semantics)[0]
     return TrialActivity(
         delay_end=hs[tr.decision_on - 1, idx].double().numpy(),
         go=hs[tr.decision_on, idx].double().numpy(),
-        delay_input=x_delay.double().numpy(),
+        delay_input=x_delay,
         choice=greedy_choices(logits, tr).numpy(),
         correct=tr.correct.numpy(),
     )
@@ -465,13 +465,14 @@ def _flow(
     H = np.array(H0, dtype=float, copy=True)
     status = np.full(len(H), UNSETTLED)
     idx = np.arange(len(H))
+    F = ReLUMap(W, c)
     X = H.copy()
     norms: list[Array] = []
     for t in range(1, n_steps + 1):
-        X = np.maximum(X @ W.T + c, 0.0)
+        X = F.step(X)
         if t % check_every and t != n_steps:
             continue
-        FX = np.maximum(X @ W.T + c, 0.0)
+        FX = F.step(X)
         mx = np.abs(X).max(1) if X.size else np.zeros(0)
         settled = np.linalg.norm(FX - X, axis=1) <= tol * (1 + np.linalg.norm(X, axis=1))
         grow = np.zeros(len(X), dtype=bool)

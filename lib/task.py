@@ -15,7 +15,8 @@ decision   100 ms -> 1 step                0 (its offset is the go cue)
 As in NeuroGym, every duration is floored to a multiple of ``dt``. The delay is drawn from an
 exponential of mean 600 ms restricted (by rejection) to [300, 3000) ms.
 
-Observation channels (7): ``fixation, m1 ch1, m1 ch2, m2 ch1, m2 ch2, context1, context2``.
+Observation channels (7), named as in NeuroGym (:data:`CHANNELS`, the one name -> index map):
+``fixation, stim1_mod1, stim2_mod1, stim1_mod2, stim2_mod2, context1, context2``.
 For a signed coherence :math:`s` (in percent) in a modality the stimulus channels carry
 
 .. math:: x_{ch1} = (1 + s/100)/2, \qquad x_{ch2} = (1 - s/100)/2
@@ -31,7 +32,9 @@ Two faces are provided:
 * :class:`CtxDMEnv` is a vectorised environment of ``B`` independent trials with per-
   environment auto-reset, for PPO.
 
-Both draw their observations from the same function, so the two faces cannot drift apart.
+Both draw their observations from the same function, so the two faces cannot drift apart; that
+function's noise-free part, :func:`encode_inputs`, is also the input the analyses hold
+constant (:func:`period_inputs`, used by the census and the population analysis).
 """
 
 from __future__ import annotations
@@ -46,13 +49,20 @@ import torch
 from scipy.stats import norm
 
 __all__ = [
+    "CHANNELS",
+    "CHANNEL_NAMES",
     "N_ACTIONS",
     "N_INPUTS",
+    "PERIOD_CODES",
+    "PERIOD_NAMES",
     "CtxDMEnv",
     "TaskConfig",
     "Trials",
     "ideal_observer_accuracy",
     "COMPLEXITY_LEVELS",
+    "encode_inputs",
+    "noisy_channels",
+    "period_inputs",
     "ideal_observer_p_choice1",
     "level_of",
     "task_for_level",
@@ -61,13 +71,27 @@ __all__ = [
     "sample_trials",
 ]
 
-N_INPUTS = 7
+#: Observation channels in order (NeuroGym's names for ``ContextDecisionMaking-v0``).
+CHANNEL_NAMES: tuple[str, ...] = (
+    "fixation",
+    "stim1_mod1",
+    "stim2_mod1",
+    "stim1_mod2",
+    "stim2_mod2",
+    "context1",
+    "context2",
+)
+#: Channel name -> index of the observation vector (the only place the layout is written).
+CHANNELS: dict[str, int] = {name: i for i, name in enumerate(CHANNEL_NAMES)}
+N_INPUTS = len(CHANNEL_NAMES)
 N_ACTIONS = 3
 FIXATE = 0
 
 # Period codes used in ``Trials.period``.
 PERIOD_FIXATION, PERIOD_STIMULUS, PERIOD_DELAY, PERIOD_DECISION, PERIOD_PAD = 0, 1, 2, 3, -1
 PERIOD_NAMES = {0: "fixation", 1: "stimulus", 2: "delay", 3: "decision"}
+#: Period name -> code (the inverse of :data:`PERIOD_NAMES`).
+PERIOD_CODES = {name: code for code, name in PERIOD_NAMES.items()}
 
 SEMANTICS = ("neurogym1", "neurogym2")
 
@@ -360,6 +384,81 @@ def period_of(params: dict[str, torch.Tensor], t: torch.Tensor) -> torch.Tensor:
     return p
 
 
+def encode_inputs(out: Any, semantics: str, period: Any, coh1: Any, coh2: Any, context: Any) -> Any:
+    """Write the noise-free observation into ``out`` (the one input encoding).
+
+    Array-library neutral: the arguments are torch tensors (the task) or NumPy arrays (the
+    analyses, in float64), broadcast against each other.
+
+    Parameters
+    ----------
+    out : array ``[..., 7]``
+        Zero-filled; written per channel of :data:`CHANNELS`.
+    semantics : {"neurogym1", "neurogym2"}
+        ``neurogym1``: fixation is 1 in every period but the decision (the go cue);
+        ``neurogym2``: fixation only in the fixation period.
+    period : int array ``[...]``
+        Period codes (:data:`PERIOD_NAMES`; -1 padding gives an all-zero input).
+    coh1, coh2 : array
+        Signed coherences (percent) of modalities 1 and 2; ``stim1_modX = (1 + s)/2`` and
+        ``stim2_modX = (1 - s)/2`` in the stimulus period, 0 otherwise.
+    context : int array
+        0 (modality 1 relevant: ``context1`` = 1) or 1 (``context2`` = 1), in every period.
+
+    Returns
+    -------
+    The same ``out``.
+    """
+    if semantics not in SEMANTICS:
+        raise ValueError(f"semantics must be one of {SEMANTICS}, got {semantics!r}")
+    in_trial = period != PERIOD_PAD
+    stim = period == PERIOD_STIMULUS
+    if semantics == "neurogym1":
+        fix = in_trial & (period != PERIOD_DECISION)
+    else:
+        fix = period == PERIOD_FIXATION
+    out[..., CHANNELS["fixation"]] = fix
+    for mod, coh in (("mod1", coh1), ("mod2", coh2)):
+        s = coh / 100.0
+        out[..., CHANNELS[f"stim1_{mod}"]] = stim * (1 + s) / 2
+        out[..., CHANNELS[f"stim2_{mod}"]] = stim * (1 - s) / 2
+    out[..., CHANNELS["context1"]] = in_trial & (context == 0)
+    out[..., CHANNELS["context2"]] = in_trial & (context == 1)
+    return out
+
+
+def noisy_channels(semantics: str) -> list[int]:
+    """Indices of the channels that carry input noise: all 7 (``neurogym1``) or the four
+    stimulus channels (``neurogym2``)."""
+    if semantics == "neurogym1":
+        return list(range(N_INPUTS))
+    return [CHANNELS[n] for n in ("stim1_mod1", "stim2_mod1", "stim1_mod2", "stim2_mod2")]
+
+
+def period_inputs(
+    context: int,
+    c1: np.ndarray | float,
+    c2: np.ndarray | float,
+    period: str = "stimulus",
+    semantics: str = "neurogym1",
+) -> np.ndarray:
+    """Noise-free inputs ``(G, 7)`` (float64) of one period, for every coherence pair.
+
+    :func:`encode_inputs` held constant: what the network sees in that period of a trial of
+    ``context`` without noise. ``c1`` and ``c2`` (percent) broadcast to G rows; they matter
+    in the stimulus period only.
+    """
+    if period not in PERIOD_CODES:
+        raise ValueError(f"unknown period {period!r}; choose one of {list(PERIOD_CODES)}")
+    if context not in (0, 1):
+        raise ValueError(f"context must be 0 or 1, got {context!r}")
+    c1 = np.atleast_1d(np.asarray(c1, dtype=float))
+    c2 = np.atleast_1d(np.asarray(c2, dtype=float))
+    G = max(len(c1), len(c2))
+    code = np.full(G, PERIOD_CODES[period])
+    return encode_inputs(np.zeros((G, N_INPUTS)), semantics, code, c1, c2, np.int64(context))
+
+
 def observe(
     cfg: TaskConfig,
     params: dict[str, torch.Tensor],
@@ -369,34 +468,26 @@ def observe(
     """Observation at step(s) ``t`` for the trials in ``params``.
 
     ``t`` broadcasts against the batch: shape ``[B]`` (one step per trial, the environment) or
-    ``[T, 1]`` (whole trials, the sampler). Returns ``[..., B, 7]``. With ``generator=None``
+    ``[T, 1]`` (whole trials, the sampler). Returns ``[..., B, 7]``: :func:`encode_inputs`
+    plus, in the stimulus period, noise on :func:`noisy_channels`. With ``generator=None``
     the observation is noise-free.
     """
     period = period_of(params, t)
     shape = period.shape
-    obs = torch.zeros(*shape, N_INPUTS)
-    in_trial = period != PERIOD_PAD
-    stim = period == PERIOD_STIMULUS
-    if cfg.semantics == "neurogym1":
-        fix = in_trial & (period != PERIOD_DECISION)
-    else:
-        fix = period == PERIOD_FIXATION
-    obs[..., 0] = fix.float()
-    s1 = params["coh1"] / 100.0
-    s2 = params["coh2"] / 100.0
-    stimf = stim.float()
-    obs[..., 1] = stimf * (1 + s1) / 2
-    obs[..., 2] = stimf * (1 - s1) / 2
-    obs[..., 3] = stimf * (1 + s2) / 2
-    obs[..., 4] = stimf * (1 - s2) / 2
-    ctx = params["context"]
-    obs[..., 5] = in_trial.float() * (ctx == 0).float()
-    obs[..., 6] = in_trial.float() * (ctx == 1).float()
+    obs = encode_inputs(
+        torch.zeros(*shape, N_INPUTS),
+        cfg.semantics,
+        period,
+        params["coh1"],
+        params["coh2"],
+        params["context"],
+    )
     if generator is not None and cfg.sigma > 0:
         noise = torch.randn(*shape, N_INPUTS, generator=generator) * cfg.noise_std
         if cfg.semantics == "neurogym2":
-            noise[..., [0, 5, 6]] = 0.0
-        obs = obs + noise * stimf.unsqueeze(-1)
+            quiet = [i for i in range(N_INPUTS) if i not in noisy_channels(cfg.semantics)]
+            noise[..., quiet] = 0.0
+        obs = obs + noise * (period == PERIOD_STIMULUS).float().unsqueeze(-1)
     return obs
 
 
