@@ -13,15 +13,22 @@ from lib.network import RNN, NetworkConfig
 from lib.stats import bootstrap_ci, compare_groups
 from lib.store import RunSpec, Store
 from lib.supervised import SLConfig
+from lib.task import CHANNELS, TaskConfig, sample_trials
 from lib.training import TrainResult
 
 FAST = OrbitConfig(n_transient=200, n_record=400, max_period=16)
 
 
-def stored_network(tmp_path, W_rec: np.ndarray, seed: int = 0):
+def stored_network(tmp_path, W_rec: np.ndarray, seed: int = 0, task: TaskConfig | None = None):
     """Store a hand-built network as a run (W_in random, b = 0)."""
     n = W_rec.shape[0]
-    spec = RunSpec("sl", seed, network=NetworkConfig(hidden=n), trainer=SLConfig(max_trials=64))
+    spec = RunSpec(
+        "sl",
+        seed,
+        task=task or TaskConfig(),
+        network=NetworkConfig(hidden=n),
+        trainer=SLConfig(max_trials=64),
+    )
     net = RNN(spec.network, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         net.W_rec.copy_(torch.as_tensor(W_rec, dtype=torch.float32))
@@ -119,3 +126,54 @@ def test_compare_groups_known_answers():
     assert r["rank_biserial"] == 0.0 and np.isnan(r["p"])
     lo, hi = bootstrap_ci(np.random.default_rng(0).normal(10, 1, 400))
     assert lo < 10 < hi and hi - lo == pytest.approx(2 * 1.96 / 20, rel=0.2)
+
+
+@pytest.mark.parametrize("semantics", ["neurogym1", "neurogym2"])
+def test_census_input_is_the_tasks_noise_free_stimulus_input(semantics):
+    """stimulus_inputs (the census's map) equals task.observe's stimulus-period input without
+    noise, in both semantics, at every stimulus step."""
+    cfg = TaskConfig(semantics=semantics)
+    g = torch.Generator().manual_seed(0)
+    for context in (0, 1):
+        tr = sample_trials(
+            cfg,
+            2,
+            g,
+            noise=False,
+            context=torch.tensor([context, context]),
+            coh1=torch.tensor([50.0, -12.5]),
+            coh2=torch.tensor([-25.0, 0.0]),
+        )
+        want = cz.stimulus_inputs(context, [50.0, -12.5], [-25.0, 0.0], semantics=semantics)
+        for t in range(cfg.n_fixation, cfg.n_fixation + cfg.n_stimulus):
+            np.testing.assert_array_equal(tr.inputs[t].double().numpy(), want)
+
+
+def test_census_of_a_neurogym2_network_analyses_the_map_it_saw(tmp_path):
+    """W_rec = 0.5 I: the fixed point is 2 ReLU(W_in x + b) for the input x of the network's
+    own semantics. In NeuroGym 2 the delay input has no fixation, so it differs from 1.0's."""
+    n = 10
+    task = TaskConfig(semantics="neurogym2")
+    st, run = stored_network(tmp_path, 0.5 * np.eye(n), seed=3, task=task)
+    A = cz.network_arrays(run)
+    cfg = cz.CensusConfig(grid=3, n_trial_states=1, orbit=FAST)
+    res = cz.compute_census(run, cfg)
+    dec = res["decision"]
+    for ctx in (0, 1):
+        x2 = cz.stimulus_inputs(ctx, [0.0], [0.0], "delay", semantics="neurogym2")[0]
+        x1 = cz.stimulus_inputs(ctx, [0.0], [0.0], "delay")[0]
+        assert x2[CHANNELS["fixation"]] == 0.0 and x1[CHANNELS["fixation"]] == 1.0
+        row = dec[(dec.context == ctx + 1) & (dec.input == "delay")].iloc[0]
+        h2 = 2 * np.maximum(x2 @ A["W_in"].T + A["b"], 0.0)
+        h1 = 2 * np.maximum(x1 @ A["W_in"].T + A["b"], 0.0)
+        assert not np.isclose(h1.mean(), h2.mean())
+        assert row.kind == "fixed_point"
+        assert row.mean_rate == pytest.approx(h2.mean(), rel=1e-9)
+        # trace_orbit follows the same map: it settles on the same fixed point
+        X = cz.trace_orbit(run, ctx, 0.0, 0.0, np.zeros(n), 200, 3, period="delay")
+        np.testing.assert_allclose(X[-1], h2, atol=1e-12)
+    # the stimulus-period grid too: one fixed point per grid point at 2 ReLU(c) of NeuroGym 2
+    att = res["attractors"]
+    for _, r in att.iterrows():
+        x = cz.stimulus_inputs(int(r.context) - 1, [r.c1], [r.c2], semantics="neurogym2")[0]
+        assert r.mean_rate == pytest.approx(2 * np.maximum(x @ A["W_in"].T + A["b"], 0).mean())

@@ -257,3 +257,26 @@ def test_population_table_on_stored_runs(stored_run):
     assert ds.method.isin(["fixed_points", "mean_states"]).all()
     assert ((ds.method == "mean_states") == (ds.reason != "")).all()
     assert (df.algorithm == stored_run.spec.algorithm).all()
+
+
+@pytest.mark.parametrize("semantics", ["neurogym1", "neurogym2"])
+def test_delay_input_is_the_named_encoding_of_the_networks_task(semantics):
+    """The delay map of the population analysis uses the task's own delay input: the one
+    encoding (lib.task.period_inputs), equal to what the trials show in the delay period."""
+    from lib.task import CHANNELS, TaskConfig, period_inputs, sample_trials
+
+    task = TaskConfig(semantics=semantics)
+    net = RNN(NetworkConfig(hidden=12), generator=torch.Generator().manual_seed(0))
+    for ctx in (0, 1):
+        act = P.trial_activity(net, ctx, 8, 1, task=task)
+        np.testing.assert_array_equal(
+            act.delay_input, period_inputs(ctx, 0.0, 0.0, "delay", semantics)[0]
+        )
+        tr = sample_trials(
+            task, 1, torch.Generator().manual_seed(0), noise=False, context=torch.tensor([ctx])
+        )
+        np.testing.assert_array_equal(
+            act.delay_input, tr.inputs[int(tr.delay_on[0]), 0].double().numpy()
+        )
+        assert act.delay_input[CHANNELS["fixation"]] == (1.0 if semantics == "neurogym1" else 0.0)
+        assert act.delay_input[CHANNELS[f"context{ctx + 1}"]] == 1.0

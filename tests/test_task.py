@@ -9,6 +9,9 @@ import pytest
 import torch
 
 from lib.task import (
+    CHANNELS,
+    N_INPUTS,
+    PERIOD_CODES,
     PERIOD_DECISION,
     PERIOD_DELAY,
     PERIOD_FIXATION,
@@ -18,6 +21,8 @@ from lib.task import (
     TaskConfig,
     ideal_observer_accuracy,
     ideal_observer_p_choice1,
+    noisy_channels,
+    period_inputs,
     sample_trials,
 )
 
@@ -80,8 +85,9 @@ def test_neurogym2_has_no_go_cue_and_noise_on_stimulus_channels_only():
     noisy = one_trial(cfg, delay=4, noise=True).inputs[:, 0].numpy()
     clean = tr.inputs[:, 0].numpy()
     diff = noisy - clean
-    assert np.all(diff[:, [0, 5, 6]] == 0)
-    assert np.any(diff[3:10, 1:5] != 0)
+    quiet = [CHANNELS[n] for n in ("fixation", "context1", "context2")]
+    assert np.all(diff[:, quiet] == 0)
+    assert np.any(diff[3:10][:, noisy_channels("neurogym2")] != 0)
 
 
 def test_noise_only_in_stimulus_period_with_std_sigma_over_sqrt_dt():
@@ -289,3 +295,79 @@ def test_same_generator_seed_same_trials():
     a = sample_trials(CFG, 32, torch.Generator().manual_seed(4))
     b = sample_trials(CFG, 32, torch.Generator().manual_seed(4))
     assert torch.equal(a.inputs, b.inputs) and torch.equal(a.targets, b.targets)
+
+
+# ---- the one input encoding, by channel name -----------------------------------------------
+def test_channels_are_named_once_in_neurogym_order():
+    assert list(CHANNELS) == [
+        "fixation",
+        "stim1_mod1",
+        "stim2_mod1",
+        "stim1_mod2",
+        "stim2_mod2",
+        "context1",
+        "context2",
+    ]
+    assert list(CHANNELS.values()) == list(range(N_INPUTS)) and N_INPUTS == 7
+    assert noisy_channels("neurogym1") == list(range(7))
+    assert noisy_channels("neurogym2") == [
+        CHANNELS[n] for n in ("stim1_mod1", "stim2_mod1", "stim1_mod2", "stim2_mod2")
+    ]
+
+
+#: Known answers per (semantics, period): the fixation input and whether the stimulus is on.
+FIXATION_INPUT = {
+    ("neurogym1", "fixation"): 1.0,
+    ("neurogym1", "stimulus"): 1.0,
+    ("neurogym1", "delay"): 1.0,
+    ("neurogym1", "decision"): 0.0,
+    ("neurogym2", "fixation"): 1.0,
+    ("neurogym2", "stimulus"): 0.0,
+    ("neurogym2", "delay"): 0.0,
+    ("neurogym2", "decision"): 0.0,
+}
+
+
+@pytest.mark.parametrize("semantics", ["neurogym1", "neurogym2"])
+@pytest.mark.parametrize("period", ["fixation", "stimulus", "delay", "decision"])
+@pytest.mark.parametrize("context", [0, 1])
+def test_period_inputs_per_channel_per_period(semantics, period, context):
+    x = period_inputs(context, [20.0, -50.0], [-50.0, 0.0], period, semantics)
+    assert x.shape == (2, 7) and x.dtype == np.float64
+    on = period == "stimulus"
+    for row, (c1, c2) in enumerate([(0.2, -0.5), (-0.5, 0.0)]):
+        want = {
+            "fixation": FIXATION_INPUT[(semantics, period)],
+            "stim1_mod1": (1 + c1) / 2 if on else 0.0,
+            "stim2_mod1": (1 - c1) / 2 if on else 0.0,
+            "stim1_mod2": (1 + c2) / 2 if on else 0.0,
+            "stim2_mod2": (1 - c2) / 2 if on else 0.0,
+            "context1": 1.0 if context == 0 else 0.0,
+            "context2": 1.0 if context == 1 else 0.0,
+        }
+        for name, value in want.items():
+            assert x[row, CHANNELS[name]] == pytest.approx(value, abs=1e-15), (name, row)
+
+
+@pytest.mark.parametrize("semantics", ["neurogym1", "neurogym2"])
+def test_observe_without_noise_is_the_period_inputs_at_every_step(semantics):
+    """The task's noise-free observation is, step by step, the encoding of that step's period
+    (coherences exactly representable in float32, so the two agree exactly)."""
+    cfg = TaskConfig(semantics=semantics)
+    for context in (0, 1):
+        tr = one_trial(cfg, context=context, coh1=50.0, coh2=-25.0, delay=4)
+        x = tr.inputs[:, 0].double().numpy()
+        for t, code in enumerate(tr.period[:, 0].tolist()):
+            name = {v: k for k, v in PERIOD_CODES.items()}[code]
+            np.testing.assert_array_equal(
+                x[t], period_inputs(context, 50.0, -25.0, name, semantics)[0], err_msg=str(t)
+            )
+
+
+def test_period_inputs_rejects_unknown_period_semantics_and_context():
+    with pytest.raises(ValueError, match="period"):
+        period_inputs(0, 0.0, 0.0, "nap")
+    with pytest.raises(ValueError, match="semantics"):
+        period_inputs(0, 0.0, 0.0, "delay", "neurogym3")
+    with pytest.raises(ValueError, match="context"):
+        period_inputs(2, 0.0, 0.0, "delay")
