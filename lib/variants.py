@@ -171,35 +171,40 @@ def variants_status(stored: dict[str, str]) -> pd.DataFrame:
 
 
 def robustness_verdict(main: str, by_variant: dict[str, str | None]) -> str:
-    """A claim's robustness from its main verdict and its verdict per variant (``None``: not
-    computed): "holds in every variant", "does not hold in any", "depends on X", each with
-    how many of the variants it rests on."""
+    """A claim's robustness from its main verdict and its verdict per variant (keys are
+    :data:`VARIANTS` keys; ``None``: not computed): "holds in every variant computed", "does
+    not hold in any", "depends on <variant>", each with how many variants it rests on."""
+    names = {v.key: v.name for v in VARIANTS}
     done = {k: v for k, v in by_variant.items() if v}
-    missing = [k for k, v in by_variant.items() if not v]
-    tail = f" ({len(done)} of {len(by_variant)} variants computed" + (
-        f"; not yet: {', '.join(missing)})" if missing else ")"
-    )
+    tail = f" ({len(done)} of {len(by_variant)} variants computed)"
     if not done:
-        return "not tested against any variant yet" + tail
+        return "not yet tested against any variant" + tail
     verdicts = {main, *done.values()}
     if verdicts == {"HOLDS"}:
         return "holds in every variant computed" + tail
-    if verdicts <= {"DOES NOT HOLD"}:
+    if verdicts == {"DOES NOT HOLD"}:
         return "does not hold in any variant computed" + tail
-    differ = [k for k, v in done.items() if v != main]
+    differ = [names.get(k, k) for k, v in done.items() if v != main]
     if not differ:
         return f"{main} in every variant computed" + tail
-    return f"depends on {', '.join(differ)}" + tail
+    return f"depends on the {', '.join(differ)}" + tail
 
 
 def claims_by_variant(
     main: pd.DataFrame, by_variant: dict[str, dict[str, str]] | None = None
 ) -> pd.DataFrame:
     """Claims × variants: each claim's main verdict (``main`` is
-    :func:`lib.claims.claims_table`), its verdict under each variant (``by_variant`` maps a
-    claim number, e.g. ``"2"``, to {variant key: verdict}; missing: not computed yet) and the
+    :func:`lib.claims.claims_table`), its verdict in the continuous trial regime, under every
+    other variant that is stored for some claim (``by_variant`` maps a claim number, e.g.
+    ``"2"``, to {variant key: verdict}), how many variants are not computed yet, and the
     verdict on robustness (:func:`robustness_verdict`)."""
     by_variant = by_variant or {}
+    shown = ["continuous"] + [
+        v.key
+        for v in VARIANTS
+        if v.key != "continuous" and any(v.key in d for d in by_variant.values())
+    ]
+    names = {v.key: v.name for v in VARIANTS}
     rows = []
     for _, r in main.iterrows():
         num = r.claim.split(".")[0]
@@ -208,7 +213,11 @@ def claims_by_variant(
             {
                 "claim": r.claim,
                 "main verdict (reset regime, orbit census)": f"{r.verdict} ({r.n})",
-                **{v.name: per[v.key] or "not computed yet" for v in VARIANTS},
+                **{names[k]: per[k] or "not computed yet" for k in shown},
+                "variants not computed yet": ", ".join(
+                    names[k] for k, v in per.items() if not v and k not in shown
+                )
+                or "none",
                 "robustness": robustness_verdict(r.verdict, per),
             }
         )

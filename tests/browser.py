@@ -6,7 +6,7 @@ Used by ``tests/test_book.py`` (one strict build, then this check) and runnable 
     .venv/bin/python tests/browser.py _build/html
 
 For each page of the table of contents it records, and returns as a :class:`PageReport`:
-images and whether each loaded, whether MathJax rendered the math (no raw ``\\(`` left in the
+images and whether each loaded, ``nan`` shown in a table, whether MathJax rendered the math (no raw ``\\(`` left in the
 visible text), requests to any host but the local server (each is refused, so a page that
 needs the network shows it), tables wider than the column without a scrolling box of their
 own, CSV links and whether each resolves; it saves a full-page screenshot (and one on a 390-px
@@ -65,8 +65,9 @@ async () => {
   }
   const text = article.innerText;
   const math = article.querySelectorAll('mjx-container').length;
+  const tables = Array.from(article.querySelectorAll('table')).map(t => t.innerText);
   const csv = Array.from(article.querySelectorAll('a[href$=".csv"]')).map(a => a.href);
-  return {imgs, clipped, text, math, csv, height: document.documentElement.scrollHeight};
+  return {imgs, clipped, text, math, csv, tables, height: document.documentElement.scrollHeight};
 }
 """
 
@@ -82,6 +83,7 @@ class PageReport:
     raw_math: list[str] = field(default_factory=list)
     external_requests: list[str] = field(default_factory=list)
     clipped_tables: list[str] = field(default_factory=list)
+    nan_in_tables: list[str] = field(default_factory=list)
     csv_links: int = 0
     broken_csv_links: list[str] = field(default_factory=list)
     height_px: int = 0
@@ -154,6 +156,9 @@ def check_book(
                 rep.math_rendered = res["math"]
                 rep.raw_math = re.findall(r"\\\(.{0,40}|\\\[.{0,40}|\$\$.{0,40}", res["text"])
                 rep.clipped_tables = res["clipped"]
+                rep.nan_in_tables = [
+                    t[:80] for t in res["tables"] if re.search(r"\bnan\b", t, flags=re.I)
+                ]
                 rep.csv_links = len(res["csv"])
                 for url in res["csv"]:
                     r = ctx.request.get(url)
@@ -193,6 +198,7 @@ def main(argv: list[str]) -> int:
                 ("raw math", r.raw_math),
                 ("external requests", r.external_requests),
                 ("clipped tables", r.clipped_tables),
+                ("nan in tables", r.nan_in_tables),
                 ("broken CSV links", r.broken_csv_links),
             )
             if v

@@ -93,6 +93,7 @@ def test_pages_in_a_browser_without_network(book):
                 ("raw math", r.raw_math),
                 ("requests to other hosts", r.external_requests),
                 ("clipped tables", r.clipped_tables),
+                ("nan in tables", r.nan_in_tables),
                 ("broken CSV links", r.broken_csv_links),
             )
             if v

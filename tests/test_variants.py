@@ -11,13 +11,13 @@ from lib import variants as va
 def test_robustness_rule():
     keys = [v.key for v in va.VARIANTS]
     none = dict.fromkeys(keys)
-    assert va.robustness_verdict("HOLDS", none).startswith("not tested against any variant")
+    assert va.robustness_verdict("HOLDS", none).startswith("not yet tested against any variant")
     all_hold = dict.fromkeys(keys, "HOLDS")
     assert va.robustness_verdict("HOLDS", all_hold).startswith("holds in every variant")
     assert f"{len(keys)} of {len(keys)}" in va.robustness_verdict("HOLDS", all_hold)
     some = {**none, "continuous": "HOLDS", "leaky": "DOES NOT HOLD"}
     out = va.robustness_verdict("HOLDS", some)
-    assert out.startswith("depends on leaky") and "2 of" in out and "not yet:" in out
+    assert out.startswith("depends on the leaky network") and "2 of" in out
     never = {**none, "continuous": "DOES NOT HOLD"}
     assert va.robustness_verdict("DOES NOT HOLD", never).startswith("does not hold in any")
 
@@ -27,7 +27,9 @@ def test_claims_by_variant_marks_what_is_missing():
     t = va.claims_by_variant(main, {"2": {"linear_stability": "DOES NOT HOLD"}})
     assert t.loc[0, "linear-stability census"] == "DOES NOT HOLD"
     assert t.loc[0, "continuous trial regime"] == "not computed yet"
-    assert t.loc[0, "robustness"].startswith("depends on linear_stability")
+    assert t.loc[0, "robustness"].startswith("depends on the linear-stability census")
+    assert "leaky network" in t.loc[0, "variants not computed yet"]
+    assert "leaky network" not in t.columns
 
 
 def test_neurogym_stream_long_form(tmp_path):
