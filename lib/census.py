@@ -20,6 +20,7 @@ Results are cached in the store (``data/analyses/<run_id>/``), keyed by the run,
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,7 +139,7 @@ def initial_states(run: StoredRun, context: int, n_trial: int, seed: int) -> np.
     return np.stack(states)
 
 
-def _relu_fns(W: np.ndarray, C: np.ndarray):
+def _relu_fns(W: np.ndarray, C: np.ndarray) -> tuple[Callable[..., Any], ...]:
     """Index-aware step, fused step + tangent map, Jacobian and eigenvalues of the one NumPy
     map (:class:`lib.network.ReLUMap`) for per-row inputs ``C``, as the orbit classifier
     calls them."""
