@@ -26,6 +26,8 @@ __all__ = [
     "variants_status",
     "robustness_verdict",
     "claims_by_variant",
+    "stability_per_network",
+    "stability_claims",
 ]
 
 
@@ -175,7 +177,8 @@ def robustness_verdict(main: str, by_variant: dict[str, str | None]) -> str:
     :data:`VARIANTS` keys; ``None``: not computed): "holds in every variant computed", "does
     not hold in any", "depends on <variant>", each with how many variants it rests on."""
     names = {v.key: v.name for v in VARIANTS}
-    done = {k: v for k, v in by_variant.items() if v}
+    # a verdict may carry its n, "PARTLY (3 RL + 3 SL)": compare the verdicts only
+    done = {k: v.split(" (")[0] for k, v in by_variant.items() if v}
     tail = f" ({len(done)} of {len(by_variant)} variants computed)"
     if not done:
         return "not yet tested against any variant" + tail
@@ -222,3 +225,62 @@ def claims_by_variant(
             }
         )
     return pd.DataFrame(rows)
+
+
+def stability_per_network(store: str | Path | None = None) -> pd.DataFrame:
+    """The linear-stability census (:mod:`lib.stability`) of every default network that has
+    one stored, beside its orbit census: one row per network with the NS-candidate fraction
+    (all grid points, low and high coherence), the stable-fixed-point fraction, the orbit
+    census's QP fraction and their agreement (accuracy, Cohen's κ). Nothing is computed."""
+    from .census import CensusConfig, census
+    from .experiments import resolve_runs, specs_for
+    from .profiles import DEFAULT_DELTA, LOW_COHERENCE, PAPER_SEEDS
+    from .stability import StabilityConfig, agreement, stability_census
+    from .store import Store
+
+    specs = specs_for("book", ["ppo", "sl"], list(PAPER_SEEDS), DEFAULT_DELTA, 250)
+    st = Store(store) if store is not None else None
+    rows = []
+    for spec in specs:
+        try:
+            run = resolve_runs([spec], store, "book", progress=False)[0]
+            g = stability_census(run, StabilityConfig(), st, compute=False)["grid"]
+            o = census(run, CensusConfig(), st, compute=False)["grid"]
+        except FileNotFoundError:
+            continue
+        low = (g.c1.abs() <= LOW_COHERENCE) & (g.c2.abs() <= LOW_COHERENCE)
+        a = agreement(g, o)
+        rows.append(
+            {
+                "algorithm": spec.algorithm,
+                "seed": spec.seed,
+                "ns_fraction": float(g.ns_candidate.mean()),
+                "ns_fraction_low_coh": float(g.ns_candidate[low].mean()),
+                "ns_fraction_high_coh": float(g.ns_candidate[~low].mean()),
+                "stable_fp_fraction": float(g.has_stable_fp.mean()),
+                "no_fp_found_fraction": float((g.n_fixed == 0).mean()),
+                "qp_fraction_orbit": float(o.has_qp.mean()),
+                "agreement": float(a["accuracy"]),
+                "kappa": float(a["kappa"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def stability_claims(per: pd.DataFrame) -> dict[str, str]:
+    """Claims 2 and 3 under the linear-stability census: the rules of
+    :func:`lib.claims.claims_2_3` applied to the NS-candidate fraction in place of the QP
+    fraction. Returns {claim number: verdict with its n}; empty without both algorithms."""
+    from .claims import claims_2_3
+
+    if per.empty or set(per.algorithm) < {"ppo", "sl"}:
+        return {}
+    q = per.rename(
+        columns={
+            "ns_fraction": "qp_fraction",
+            "ns_fraction_low_coh": "qp_fraction_low_coh",
+            "ns_fraction_high_coh": "qp_fraction_high_coh",
+        }
+    )
+    c2, c3 = claims_2_3(q)
+    return {"2": f"{c2.verdict} ({c2.n})", "3": f"{c3.verdict} ({c3.n})"}

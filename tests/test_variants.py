@@ -41,3 +41,19 @@ def test_neurogym_stream_long_form(tmp_path):
         assert s.accuracy.between(0, 1).all() and (s.ci_low <= s.accuracy).all()
         summ = va.stream_summary(s)
         assert set(summ.regime) == {"metrics", "reset", "continuous"}
+
+
+def test_stability_claims_use_the_chapter_2_rules():
+    per = pd.DataFrame(
+        [
+            {"algorithm": a, "seed": s, "ns_fraction": f, "ns_fraction_low_coh": f}
+            | {"ns_fraction_high_coh": f}
+            for a, s, f in [("ppo", 0, 0.0), ("ppo", 1, 0.0), ("sl", 0, 0.3), ("sl", 1, 0.5)]
+        ]
+    )
+    out = va.stability_claims(per)
+    assert out["2"].startswith("DOES NOT HOLD") and out["3"].startswith("DOES NOT HOLD")
+    assert va.stability_claims(per[per.algorithm == "sl"]) == {}
+    assert va.robustness_verdict("DOES NOT HOLD", {"linear_stability": out["3"]}).startswith(
+        "does not hold in any"
+    )
