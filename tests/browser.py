@@ -89,6 +89,18 @@ class PageReport:
     height_px: int = 0
     screenshot: Path | None = None
 
+    def problems(self) -> dict[str, list[str]]:
+        """What a reader would miss on this page, by kind (empty when the page is whole)."""
+        kinds = {
+            "broken images": self.broken_images,
+            "raw math": self.raw_math,
+            "requests to other hosts": self.external_requests,
+            "clipped tables": self.clipped_tables,
+            "nan in tables": self.nan_in_tables,
+            "broken CSV links": self.broken_csv_links,
+        }
+        return {k: v for k, v in kinds.items() if v}
+
 
 def toc_pages(html: Path) -> list[str]:
     """The pages of the book in reading order (from ``_toc.yml``), as paths in ``html``."""
@@ -191,20 +203,9 @@ def main(argv: list[str]) -> int:
     shots = html.parent / "screenshots"
     bad = 0
     for r in check_book(html, shots):
-        problems = [
-            (k, v)
-            for k, v in (
-                ("broken images", r.broken_images),
-                ("raw math", r.raw_math),
-                ("external requests", r.external_requests),
-                ("clipped tables", r.clipped_tables),
-                ("nan in tables", r.nan_in_tables),
-                ("broken CSV links", r.broken_csv_links),
-            )
-            if v
-        ]
+        problems = r.problems()
         bad += bool(problems)
-        status = "ok" if not problems else "; ".join(f"{k}: {v[:3]}" for k, v in problems)
+        status = "ok" if not problems else "; ".join(f"{k}: {v[:3]}" for k, v in problems.items())
         sys.stdout.write(
             f"{r.page}: {r.images} images, {r.math_rendered} formulas, {r.csv_links} CSV links, "
             f"{r.height_px} px tall — {status}\n"

@@ -85,22 +85,7 @@ def test_pages_in_a_browser_without_network(book):
 
     assert book["result"].returncode == 0
     reports = check_book(book["build"] / "html", ROOT / "_build" / "screenshots")
-    problems = {
-        r.page: {
-            k: v
-            for k, v in (
-                ("broken images", r.broken_images),
-                ("raw math", r.raw_math),
-                ("requests to other hosts", r.external_requests),
-                ("clipped tables", r.clipped_tables),
-                ("nan in tables", r.nan_in_tables),
-                ("broken CSV links", r.broken_csv_links),
-            )
-            if v
-        }
-        for r in reports
-    }
-    problems = {k: v for k, v in problems.items() if v}
+    problems = {r.page: r.problems() for r in reports if r.problems()}
     assert not problems, problems
     by_page = {r.page: r for r in reports}
     assert by_page["book/methods.html"].math_rendered > 0, "MathJax did not render"
