@@ -82,6 +82,10 @@ _HEADER_WORDS = {
     "sel": "selectivity",
     "coh": "coherence",
     "rbc": "rank-biserial r",
+    "frac_sig": "fraction significant",
+    "mean_mi": "mean MI",
+    "relevant_coh": "relevant coherence",
+    "irrelevant_coh": "irrelevant coherence",
     "spearman_rho": "Spearman ρ",
     "pearson_r": "Pearson r",
     "rho_p": "p (Spearman)",
@@ -211,8 +215,8 @@ def _cell(v, digits: int, nan: str) -> str:
     if isinstance(v, float | np.floating):
         if not math.isfinite(float(v)):
             return nan
-        if float(v).is_integer() and abs(v) < 1e6:
-            return str(int(v))
+        if float(v).is_integer() and abs(v) < 1e9:
+            return f"{int(v):,}" if abs(v) >= 10_000 else str(int(v))
         if 1e3 <= abs(float(v)) < 1e9:  # counts and times: no exponent
             return f"{float(v):,.0f}"
         return f"{float(v):.{digits}g}"
@@ -245,7 +249,7 @@ def table(
     nan: str = "–",
     index: bool = False,
     algorithm_labels: bool = True,
-    word_columns: Sequence[str] = ("measure", "definition", "quantity"),
+    word_columns: Sequence[str] = ("measure", "definition", "quantity", "variable"),
 ):
     """A DataFrame as a Markdown table a reader can read.
 

@@ -52,7 +52,7 @@ def test_table_has_no_index_nan_or_raw_names():
 
 def test_large_counts_without_exponent():
     md = style.table(pd.DataFrame({"trials": [44700.5, 78260.0]})).data
-    assert "44,700" in md and "78260" in md and "e+" not in md
+    assert "44,700" in md and "78,260" in md and "e+" not in md
 
 
 def test_tests_table_states_the_direction():
