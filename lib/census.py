@@ -20,7 +20,7 @@ Results are cached in the store (``data/analyses/<run_id>/``), keyed by the run,
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .dynamics import OrbitConfig, OrbitRecord, _classify, relu_eigvals
+from .dynamics import (
+    OrbitConfig,
+    OrbitRecord,
+    _classify,
+    classify_orbits,
+    lyapunov_spectrum_qr,
+    relu_eigvals,
+    relu_jvp,
+    relu_map,
+    rotation_number,
+)
 from .network import ReLUMap
 from .store import Store, StoredRun
 from .task import TaskConfig, period_inputs, sample_trials
@@ -40,6 +50,9 @@ __all__ = [
     "stimulus_inputs",
     "initial_states",
     "network_arrays",
+    "OrbitViews",
+    "orbit_views",
+    "reproducible_qp_point",
 ]
 
 #: Bump when the census code changes what it computes.
@@ -397,3 +410,91 @@ def trace_orbit(
         h = F.step(h)
         out[t] = h
     return out
+
+
+@dataclass
+class OrbitViews:
+    """One attractor seen four ways (chapter 2's quasi-periodic example).
+
+    Attributes
+    ----------
+    pcs : ndarray (T, k)
+        The recorded orbit on its ``k = min(3, N)`` leading principal components.
+    frequencies, power : ndarray
+        Power spectrum of the first component (Hann window), frequencies in cycles per step.
+    rotation, rotation_digits : float
+        Rotation number in [0, 1/2] and its Birkhoff digits (:func:`lib.dynamics.rotation_number`).
+    angle_increments : ndarray (T - 1,)
+        Angle increments around the centroid of the first two components, in turns.
+    lyapunov : DataFrame
+        Leading exponents (``lambda1``…) estimated over ``steps`` steps (QR method).
+    """
+
+    pcs: np.ndarray
+    frequencies: np.ndarray
+    power: np.ndarray
+    rotation: float
+    rotation_digits: float
+    angle_increments: np.ndarray
+    lyapunov: pd.DataFrame
+
+
+def orbit_views(
+    W_rec: np.ndarray,
+    c: np.ndarray,
+    h0: np.ndarray,
+    n_transient: int,
+    n_record: int = 4096,
+    lyap_steps: Sequence[int] = (100, 200, 400, 800, 1600, 3200),
+    n_exponents: int = 3,
+) -> OrbitViews:
+    """The orbit of the map ``h -> ReLU(W_rec h + c)`` from ``h0`` after ``n_transient``
+    steps, on its principal components, with its power spectrum, rotation number and the
+    convergence of its leading Lyapunov exponents. A pure function of the map."""
+    F = ReLUMap(W_rec, c)
+    h = np.asarray(h0, dtype=float).copy()
+    for _ in range(n_transient):
+        h = F.step(h)
+    X = np.empty((n_record, h.size))
+    for t in range(n_record):
+        h = F.step(h)
+        X[t] = h
+    Xc = X - X.mean(0)
+    _, _, vt = np.linalg.svd(Xc, full_matrices=False)
+    P = Xc @ vt[: min(3, X.shape[1])].T
+    freqs = np.fft.rfftfreq(len(P))
+    power = np.abs(np.fft.rfft(P[:, 0] * np.hanning(len(P)))) ** 2
+    rho, digits = rotation_number(P[:, :2])
+    theta = np.arctan2(P[:, 1], P[:, 0])
+    dth = np.angle(np.exp(1j * np.diff(theta))) / (2 * np.pi)
+    k = min(n_exponents, X.shape[1])
+    step, jac = relu_map(W_rec, c)
+    jvp = relu_jvp(W_rec, c)
+    lyap = np.array([lyapunov_spectrum_qr(step, jac, X[:1], n, k, jvp=jvp)[0] for n in lyap_steps])
+    table = pd.DataFrame(lyap, columns=[f"lambda{i + 1}" for i in range(k)]).assign(
+        steps=list(lyap_steps)
+    )
+    return OrbitViews(P, freqs, power, float(rho), float(digits), dth, table)
+
+
+def reproducible_qp_point(
+    run: StoredRun, attractors: pd.DataFrame, cfg: CensusConfig, max_points: int = 5
+) -> tuple[pd.Series, int, np.ndarray, np.ndarray] | None:
+    """The first of a census's quasi-periodic grid points (at most ``max_points`` tried) whose
+    QP orbit the classifier finds again from the census's own initial states.
+
+    Returns ``(attractor row, context index 0/1, initial state, input drive c)`` or ``None``
+    when the network has no such point (a rerun may select networks without any).
+    """
+    A = network_arrays(run)
+    sem = run.spec.task.semantics
+    for _, row in attractors[attractors.kind == "quasi_periodic"].head(max_points).iterrows():
+        ctx = int(row.context) - 1
+        H0 = initial_states(run, ctx, cfg.n_trial_states, cfg.trial_seed)
+        c = (stimulus_inputs(ctx, [row.c1], [row.c2], "stimulus", sem) @ A["W_in"].T + A["b"])[0]
+        step, jac = relu_map(A["W_rec"], c)
+        recs = classify_orbits(step, jac, H0, cfg.orbit, jvp=relu_jvp(A["W_rec"], c))
+        j = next((i for i, r in enumerate(recs) if r.kind == "quasi_periodic"), None)
+        if j is not None:
+            return row, ctx, H0[j], c
+    return None

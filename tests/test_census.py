@@ -177,3 +177,25 @@ def test_census_of_a_neurogym2_network_analyses_the_map_it_saw(tmp_path):
     for _, r in att.iterrows():
         x = cz.stimulus_inputs(int(r.context) - 1, [r.c1], [r.c2], semantics="neurogym2")[0]
         assert r.mean_rate == pytest.approx(2 * np.maximum(x @ A["W_in"].T + A["b"], 0).mean())
+
+
+def test_orbit_views_of_a_rigid_rotation_known_answer():
+    """h -> ReLU(R(h - h*) + h*) with R a rotation by 2πρ keeps a circle around h* = (3, 3)
+    inside the positive orthant: an invariant circle with rotation number ρ, exponents 0, 0,
+    and a spectrum peaked at ρ."""
+    from lib.census import orbit_views
+
+    rho = (np.sqrt(5) - 1) / 8  # irrational, ≈ 0.1545
+    a = 2 * np.pi * rho
+    R = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    hstar = np.array([3.0, 3.0])
+    W, c = R, hstar - R @ hstar
+    v = orbit_views(
+        W, c, hstar + np.array([1.0, 0.0]), n_transient=10, n_record=2048, lyap_steps=(200, 800)
+    )
+    assert v.pcs.shape == (2048, 2)
+    assert abs(v.rotation - rho) < 1e-6 and v.rotation_digits > 5
+    assert np.allclose(v.angle_increments, rho, atol=1e-3)  # around the sample centroid
+    assert np.abs(v.lyapunov[["lambda1", "lambda2"]].to_numpy()).max() < 1e-9
+    peak = v.frequencies[np.argmax(v.power[1:]) + 1]
+    assert abs(peak - rho) < 2 / 2048
