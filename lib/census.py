@@ -399,9 +399,22 @@ def trace_orbit(
 ) -> np.ndarray:
     """States ``(n_steps, N)`` of the autonomous map at one grid point after a transient."""
     A = network_arrays(run)
-    sem = run.spec.task.semantics
-    c = (stimulus_inputs(context, [c1], [c2], period, sem) @ A["W_in"].T + A["b"])[0]
-    F = ReLUMap(A["W_rec"], c)
+    c = grid_drive(run, context, c1, c2, period)
+    return record_orbit(ReLUMap(A["W_rec"], c), h0, n_transient, n_steps)
+
+
+def grid_drive(
+    run: StoredRun, context: int, c1: float, c2: float, period: str = "stimulus"
+) -> np.ndarray:
+    """The constant drive ``W_in x + b`` of one grid point (context index 0/1, coherences in
+    percent), in the network's own input encoding."""
+    A = network_arrays(run)
+    x = stimulus_inputs(context, [c1], [c2], period, run.spec.task.semantics)
+    return (x @ A["W_in"].T + A["b"])[0]
+
+
+def record_orbit(F: ReLUMap, h0: np.ndarray, n_transient: int, n_steps: int) -> np.ndarray:
+    """States ``(n_steps, N)`` of the map ``F`` from ``h0`` after ``n_transient`` steps."""
     h = np.asarray(h0, dtype=float).copy()
     for _ in range(n_transient):
         h = F.step(h)
@@ -451,14 +464,7 @@ def orbit_views(
     """The orbit of the map ``h -> ReLU(W_rec h + c)`` from ``h0`` after ``n_transient``
     steps, on its principal components, with its power spectrum, rotation number and the
     convergence of its leading Lyapunov exponents. A pure function of the map."""
-    F = ReLUMap(W_rec, c)
-    h = np.asarray(h0, dtype=float).copy()
-    for _ in range(n_transient):
-        h = F.step(h)
-    X = np.empty((n_record, h.size))
-    for t in range(n_record):
-        h = F.step(h)
-        X[t] = h
+    X = record_orbit(ReLUMap(W_rec, c), h0, n_transient, n_record)
     Xc = X - X.mean(0)
     _, _, vt = np.linalg.svd(Xc, full_matrices=False)
     P = Xc @ vt[: min(3, X.shape[1])].T
@@ -487,11 +493,10 @@ def reproducible_qp_point(
     when the network has no such point (a rerun may select networks without any).
     """
     A = network_arrays(run)
-    sem = run.spec.task.semantics
     for _, row in attractors[attractors.kind == "quasi_periodic"].head(max_points).iterrows():
         ctx = int(row.context) - 1
         H0 = initial_states(run, ctx, cfg.n_trial_states, cfg.trial_seed)
-        c = (stimulus_inputs(ctx, [row.c1], [row.c2], "stimulus", sem) @ A["W_in"].T + A["b"])[0]
+        c = grid_drive(run, ctx, row.c1, row.c2)
         step, jac = relu_map(A["W_rec"], c)
         recs = classify_orbits(step, jac, H0, cfg.orbit, jvp=relu_jvp(A["W_rec"], c))
         j = next((i for i, r in enumerate(recs) if r.kind == "quasi_periodic"), None)
