@@ -234,6 +234,7 @@ def stability_tables(
     arrays: Mapping[str, np.ndarray],
     states: Mapping[int, np.ndarray],
     cfg: StabilityConfig | None = None,
+    semantics: str = "neurogym1",
 ) -> dict[str, pd.DataFrame]:
     """The linear-stability census of a network given as arrays (no store, no run).
 
@@ -246,6 +247,8 @@ def stability_tables(
         (e.g. :func:`lib.census.initial_states`; the task enters only through them).
     cfg : StabilityConfig, optional
         Settings (default ones if omitted).
+    semantics : str
+        The task semantics the network was trained with (its input encoding).
 
     Returns
     -------
@@ -267,7 +270,9 @@ def stability_tables(
         found: dict[tuple[int, int], np.ndarray] = {}
         for i in range(G):
             for j in range(G):
-                c = (stimulus_inputs(ctx, [cohs[i]], [cohs[j]]) @ Win.T + b)[0]
+                c = (stimulus_inputs(ctx, [cohs[i]], [cohs[j]], "stimulus", semantics) @ Win.T + b)[
+                    0
+                ]
                 cands = [H0]
                 prev = (i, j - 1) if j > 0 else (i - 1, 0)
                 if cfg.continuation and prev in found and len(found[prev]):
@@ -316,7 +321,7 @@ def compute_stability(run: StoredRun, cfg: StabilityConfig) -> dict[str, pd.Data
     :func:`stability_census`."""
     cc = cfg.census_config
     states = {ctx: initial_states(run, ctx, cc.n_trial_states, cc.trial_seed) for ctx in (0, 1)}
-    return stability_tables(network_arrays(run), states, cfg)
+    return stability_tables(network_arrays(run), states, cfg, run.spec.task.semantics)
 
 
 def stability_census(
