@@ -21,7 +21,7 @@ import torch
 
 from .network import NetworkConfig
 from .store import ALGORITHMS, RunSpec, Store, StoreError, spec_from_options
-from .task import SEMANTICS, TaskConfig
+from .task import SEMANTICS, TRIAL_REGIMES, TaskConfig
 from .training import MAX_SEED, TrainingDivergedError
 
 log = logging.getLogger("lib")
@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--alpha", type=float, default=NetworkConfig.alpha, help="leak; 1 = none")
     t.add_argument("--semantics", choices=SEMANTICS, default=TaskConfig.semantics)
     t.add_argument(
+        "--trials",
+        choices=TRIAL_REGIMES,
+        default=TaskConfig.trials,
+        help="trial regime: reset h = 0 at every trial, or continuous (NeuroGym's)",
+    )
+    t.add_argument(
         "--max-trials", type=_positive_int, default=None, help="training budget in trials"
     )
     t.add_argument(
@@ -96,8 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--seeds", type=_nonneg_int, nargs="*", default=None, help="only these seeds")
     sc.add_argument("--store", default=None)
     sw = sub.add_parser("sweep", help="run (or report on) a named sweep")
-    sw.add_argument("name", help="initialization | complexity | all (both, shared runs once)")
+    sw.add_argument(
+        "name",
+        help="initialization | complexity | all (both, shared runs once) | variants "
+        "(the training-side open choices at the default delta)",
+    )
     sw.add_argument("--profile", default="paper", help="smoke | paper")
+    sw.add_argument(
+        "--trials",
+        choices=TRIAL_REGIMES,
+        default=TaskConfig.trials,
+        help="trial regime of the sweep's runs (default reset)",
+    )
     sw.add_argument("--workers", type=_positive_int, default=2, help="local worker processes")
     sw.add_argument("--scheduler", default=None, help="address of a Dask scheduler")
     sw.add_argument("--status", action="store_true", help="only report done / missing / failed")
@@ -122,6 +138,7 @@ def train_spec(args: argparse.Namespace) -> RunSpec:
         hidden=args.hidden,
         alpha=args.alpha,
         semantics=args.semantics,
+        trials=args.trials,
         max_trials=args.max_trials,
         criterion_fraction=args.criterion_fraction,
     )
@@ -178,13 +195,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     )
 
     try:
-        get_sweep(args.name, args.profile)
+        get_sweep(args.name, args.profile, args.trials)
         if args.scheduler:
             check_scheduler_address(args.scheduler)
     except (ValueError, SchedulerError) as e:
         return _error(e, 2)
     if args.status:
-        df = sweep_status(args.name, args.profile, args.store)
+        df = sweep_status(args.name, args.profile, args.store, args.trials)
     else:
         try:
             df = run_sweep(
@@ -194,6 +211,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                 workers=args.workers,
                 scheduler=args.scheduler,
                 retry_failed=args.retry_failed,
+                trials=args.trials,
             )
         except SchedulerError as e:
             return _error(e, 2)
@@ -201,9 +219,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if not args.status:
         names = ["initialization", "complexity"] if args.name == "all" else [args.name]
         for n in names:
-            print(f"summary table: {write_summary(n, args.profile, args.store)}")
+            print(f"summary table: {write_summary(n, args.profile, args.store, args.trials)}")
+    regime = "" if args.trials == "reset" else f", {args.trials} trials"
     print(
-        f"sweep {args.name} ({args.profile}): {len(df)} tasks: "
+        f"sweep {args.name} ({args.profile}{regime}): {len(df)} tasks: "
         + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
     )
     return 0 if counts.get("failed", 0) == 0 else 1

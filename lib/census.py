@@ -39,9 +39,9 @@ from .dynamics import (
     relu_map,
     rotation_number,
 )
-from .network import ReLUMap
+from .network import ReLUMap, context_trials
 from .store import Store, StoredRun
-from .task import TaskConfig, period_inputs, sample_trials
+from .task import TaskConfig, period_inputs
 
 __all__ = [
     "CENSUS_VERSION",
@@ -134,15 +134,17 @@ def stimulus_inputs(
 
 @torch.no_grad()
 def initial_states(run: StoredRun, context: int, n_trial: int, seed: int) -> np.ndarray:
-    """Initial states for a context: zero, the state at stimulus onset (the fixation period
-    is noise-free, so it is the same in every trial) and ``n_trial`` states of real trials
-    at the end of the stimulus period, alternating correct choices 1 and 2."""
+    """Initial states for a context: zero, the state at stimulus onset (in the reset regime
+    the fixation period is noise-free, so it is the same in every trial; in the continuous
+    regime it is one trial's, and holds its previous trial) and ``n_trial`` states of real
+    trials at the end of the stimulus period, alternating correct choices 1 and 2. The trials
+    run in the run's trial regime (:func:`lib.network.context_trials`)."""
     task: TaskConfig = run.spec.task
     net = run.network()
     g = torch.Generator().manual_seed(seed)
     n = max(n_trial, 1) * 4
-    tr = sample_trials(task, n, g, context=torch.full((n,), context))
-    hs, _, _ = net(tr.inputs)
+    # continuous regime: trials of a stream, each after a real previous trial
+    tr, hs, _ = context_trials(net, task, n, g, context)
     onset = hs[task.n_fixation - 1, 0].double().numpy()
     end_stim = hs[task.n_fixation + task.n_stimulus - 1].double().numpy()
     order = np.argsort(tr.correct.numpy(), kind="stable")  # choice-1 trials first

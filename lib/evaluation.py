@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .network import RNN
+from .network import RNN, run_trials
 from .task import PERIOD_DECISION, TaskConfig, Trials, sample_trials
 
 __all__ = ["greedy_choices", "evaluate", "psychometric"]
@@ -46,7 +46,8 @@ def evaluate(
     seed : int
         Seed of the evaluation generator (independent of any training generator).
     batch : int
-        Trials per forward pass.
+        Trials per forward pass. In the continuous regime (``task.trials``) the trials of a
+        pass run back to back in streams of about 20 (:func:`lib.network.run_trials`).
     **fixed
         Optional per-trial ``context``, ``coh1``, ``coh2``, ``delay_steps`` of length
         ``n_trials``.
@@ -67,7 +68,7 @@ def evaluate(
         n = min(batch, n_trials - start)
         part = {k: v[start : start + n] for k, v in fixed.items()}
         tr = sample_trials(task, n, gen, **part)
-        _, logits, _ = net(tr.inputs)
+        _, logits, _ = run_trials(net, tr, task.trials)
         out["choice"].append(greedy_choices(logits, tr).numpy())
         for k in ("correct", "context", "coh1", "coh2", "delay_steps"):
             out[k].append(getattr(tr, k).numpy())

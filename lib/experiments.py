@@ -282,12 +282,13 @@ def output_probabilities(
     Returns one row per (context, step) with the mean and sd over trials of
     p(fixate), p(correct choice) and p(wrong choice), and the period of the step.
     """
+    from .network import run_trials
     from .task import PERIOD_NAMES, sample_trials
 
     task = run.spec.task
     g = torch.Generator().manual_seed(seed)
     tr = sample_trials(task, n_trials, g, delay_steps=torch.full((n_trials,), delay_steps))
-    _, logits, _ = run.network()(tr.inputs)
+    _, logits, _ = run_trials(run.network(), tr, task.trials)
     p = torch.softmax(logits, -1)  # [T, B, 3]
     corr = tr.correct.unsqueeze(0).unsqueeze(-1).expand(p.shape[0], -1, 1)
     p_corr = p.gather(2, corr).squeeze(-1)

@@ -27,7 +27,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from .task import N_ACTIONS, N_INPUTS
+from .task import (
+    N_ACTIONS,
+    N_INPUTS,
+    STREAM_TRIALS,
+    TRIAL_REGIMES,
+    TaskConfig,
+    Trials,
+    sample_trials,
+    stream_trials,
+)
 
 __all__ = [
     "NetworkConfig",
@@ -35,7 +44,9 @@ __all__ = [
     "ReLUMap",
     "export_weights",
     "load_weights_npz",
+    "context_trials",
     "rnn_step",
+    "run_trials",
     "simulate_numpy",
 ]
 
@@ -271,6 +282,67 @@ class RNN(nn.Module):
     def value(self, h: torch.Tensor) -> torch.Tensor:
         """State values from states ``[..., N]``."""
         return (h @ self.w_v.t()).squeeze(-1) + self.b_v
+
+
+def run_trials(
+    net: RNN, trials: Trials, regime: str = "reset", n_streams: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Run a network over a batch of trials in a trial regime (the one switch of it).
+
+    Parameters
+    ----------
+    net : RNN
+    trials : Trials
+    regime : {"reset", "continuous"}
+        ``reset``: every trial from h = 0 (exactly ``net(trials.inputs)``); ``continuous``:
+        the trials back to back in streams (:func:`lib.task.stream_trials`), the state carried
+        from each trial into the next.
+    n_streams : int, optional
+        Streams of the continuous regime (default: about 20 trials per stream).
+
+    Returns
+    -------
+    hs, logits, values : Tensors ``[T, B, N]``, ``[T, B, 3]``, ``[T, B]``
+        In the batch's per-trial layout whatever the regime (zero on padding when
+        continuous), so every caller indexes them the same way.
+    """
+    if regime not in TRIAL_REGIMES:
+        raise ValueError(f"trial regime must be one of {TRIAL_REGIMES}, got {regime!r}")
+    if regime == "reset":
+        return net(trials.inputs)
+    st = stream_trials(trials, n_streams)
+    hs, logits, values = net(st.inputs)
+    return st.unstream(hs), st.unstream(logits), st.unstream(values)
+
+
+def context_trials(
+    net: RNN, task: TaskConfig, n: int, generator: torch.Generator, context: int
+) -> tuple[Trials, torch.Tensor, torch.Tensor]:
+    """``n`` fresh trials of one context, run in the task's trial regime.
+
+    ``reset``: exactly ``sample_trials(task, n, generator, context=...)`` run from h = 0.
+    ``continuous``: trials of both contexts are drawn freely and run back to back in streams
+    (:func:`run_trials`), and the first ``n`` of ``context`` that follow another trial in their
+    stream are kept, so each one's initial state holds a real previous trial of either context.
+
+    Returns
+    -------
+    trials, hs, logits : the kept trials and their states ``[T, n, N]`` and logits.
+    """
+    if task.trials == "reset":
+        tr = sample_trials(task, n, generator, context=torch.full((n,), context))
+        hs, logits, _ = net(tr.inputs)
+        return tr, hs, logits
+    m = 4 * n + 2 * STREAM_TRIALS
+    while True:
+        tr = sample_trials(task, m, generator)
+        hs, logits, _ = run_trials(net, tr, "continuous")
+        S = math.ceil(m / STREAM_TRIALS)
+        ok = (tr.context == context) & (torch.arange(m) >= S)  # not a stream's first trial
+        idx = torch.nonzero(ok).squeeze(1)[:n]
+        if len(idx) == n:
+            return tr.select(idx), hs[:, idx], logits[:, idx]
+        m *= 2
 
 
 def export_weights(net: RNN, path: str | Path) -> None:

@@ -59,9 +59,9 @@ from scipy.stats import mannwhitneyu
 from .dynamics import ReLUFixedPoints, relu_fixed_points
 from .evaluation import greedy_choices
 from .information import holm
-from .network import RNN, ReLUMap
+from .network import RNN, ReLUMap, context_trials
 from .store import StoredRun
-from .task import TaskConfig, period_inputs, sample_trials
+from .task import TaskConfig, period_inputs
 
 __all__ = [
     "DecisionStates",
@@ -379,8 +379,7 @@ def trial_activity(
     _check_common(context, n_trials)
     net, task = _net_task(source, task)
     gen = torch.Generator().manual_seed(int(seed))
-    tr = sample_trials(task, int(n_trials), gen, context=torch.full((int(n_trials),), context))
-    hs, logits, _ = net(tr.inputs)
+    tr, hs, logits = context_trials(net, task, int(n_trials), gen, context)
     idx = torch.arange(int(n_trials))
     # the delay input is noise-free and the same in every trial of the context
     x_delay = period_inputs(context, 0.0, 0.0, "delay", task.semantics)[0]

@@ -21,6 +21,12 @@ Reads top to bottom like CleanRL's ``ppo_atari_lstm.py``:
    minibatch and the gradient norm clipped.
 
 Trials are cut only at rollout boundaries (the stored start state carries them over).
+
+**Trial regime** (``task.trials``). ``reset``: the state is zeroed where a new trial starts.
+``continuous``: it never is, in the rollout or in the update's replay, as a recurrent PPO on
+NeuroGym's never-terminating ``TrialEnv`` runs. Whether returns bootstrap across a trial's end
+is :attr:`PPOConfig.bootstrap_across_trials` (default: no; a trial's return is its own
+rewards, so a decision is not credited with the next trial's outcome).
 """
 
 from __future__ import annotations
@@ -79,6 +85,15 @@ class PPOConfig:
         default=300_000, metadata={"source": "companion", "why": "budget (~5 min on 1 core)"}
     )
 
+    bootstrap_across_trials: bool = field(
+        default=False,
+        metadata={
+            "source": "companion",
+            "why": "GAE stops at a trial's end in both regimes (NeuroGym's env never signals "
+            "one; its users' PPO then bootstraps across trials); hashed only when True",
+        },
+    )
+
     def __post_init__(self) -> None:
         for name in ("lr", "clip", "max_grad_norm"):
             if not getattr(self, name) > 0:
@@ -113,8 +128,12 @@ class PPOConfig:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly dict of all fields."""
-        return dataclasses.asdict(self)
+        """JSON-friendly dict of all fields (``bootstrap_across_trials`` only when True, so the
+        hashed form of the runs stored before it existed is unchanged)."""
+        d = dataclasses.asdict(self)
+        if not d["bootstrap_across_trials"]:
+            del d["bootstrap_across_trials"]
+        return d
 
 
 def gae(
@@ -185,6 +204,7 @@ def train_ppo(
         keep_checkpoints=keep_checkpoints,
     )
     B, T, N = cfg.n_envs, cfg.n_steps, net_cfg.hidden
+    continuous = task.trials == "continuous"
     obs = env.reset()
     h = torch.zeros(B, N)
     first = torch.ones(B, dtype=torch.bool)
@@ -225,11 +245,12 @@ def train_ppo(
                     stats["trials"] += int(done.sum())
                     stats["correct"] += int(info["is_correct"].sum())
                     ret_running[done] = 0.0
-                first = done
+                first = done if not continuous else torch.zeros_like(done)
             h_next = net.step(h, net.drive(obs), carry=~first)
             next_value = net.value(h_next)
             # ---- 2. advantages ----------------------------------------------------------
-            adv, ret = gae(b_rew, b_val, b_done, next_value, cfg.gamma, cfg.gae_lambda)
+            cut = torch.zeros_like(b_done) if cfg.bootstrap_across_trials else b_done
+            adv, ret = gae(b_rew, b_val, cut, next_value, cfg.gamma, cfg.gae_lambda)
         steps += B * T
 
         # ---- 3. update ------------------------------------------------------------------

@@ -10,12 +10,17 @@ chapter and of a sweep are the same run.
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 from .census import CensusConfig
 from .dynamics import OrbitConfig
 from .network import NetworkConfig
 from .ppo import PPOConfig
 from .sculpting import SculptConfig
+from .store import RunSpec
 from .supervised import SLConfig
+from .task import TRIAL_REGIMES, task_for_level
 
 __all__ = [
     "PROFILES",
@@ -31,6 +36,11 @@ __all__ = [
     "network",
     "census_config",
     "populations_config",
+    "VARIANTS",
+    "LEAK_ALPHA",
+    "OLD_NOISE_SIGMA",
+    "variant_spec",
+    "variant_of",
 ]
 
 PROFILES = ("smoke", "paper")
@@ -51,6 +61,23 @@ SMOKE_ORBIT = OrbitConfig(n_transient=50, n_record=200, max_period=8)
 SMOKE_CENSUS = CensusConfig(grid=3, n_trial_states=1, orbit=SMOKE_ORBIT)
 #: Populations settings of the smoke profile.
 SMOKE_POPULATIONS = SculptConfig(n_trials=40, eval_trials=100)
+
+
+#: Leak of the ``leaky`` variant: α = dt/τ with τ = 200 ms (two steps of dt = 100 ms), a
+#: companion choice: the slowest time constant that still lets one stimulus period (7 steps)
+#: move the state several time constants.
+LEAK_ALPHA = 0.5
+#: Input noise of the ``old_noise`` variant: σ = 2 gives σ/√dt = 0.2 per step, the older
+#: NeuroGym default (the criterion follows the ideal observer of that task).
+OLD_NOISE_SIGMA = 2.0
+#: The training-side open choices, each one change to the default run (per part of the spec:
+#: ``task``, ``network`` or a trainer ``ppo`` / ``sl``). A variant that changes nothing for an
+#: algorithm (plain cross-entropy for PPO) is that algorithm's baseline run.
+VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
+    "leaky": {"network": {"alpha": LEAK_ALPHA}},
+    "old_noise": {"task": {"sigma": OLD_NOISE_SIGMA}},
+    "plain_ce": {"sl": {"decision_weight": 1.0}},
+}
 
 
 def _check(profile: str) -> None:
@@ -98,3 +125,31 @@ def populations_config(profile: str) -> SculptConfig:
     """The populations settings of a profile."""
     _check(profile)
     return SMOKE_POPULATIONS if profile == "smoke" else SculptConfig()
+
+
+def variant_spec(
+    name: str, algorithm: str, seed: int, profile: str = "paper", trials: str = "reset"
+) -> RunSpec:
+    """The run of a training variant (``baseline``: the default run) at the default δ.
+
+    Raises ``ValueError`` for an unknown variant, profile or trial regime.
+    """
+    _check(profile)
+    if name != "baseline" and name not in VARIANTS:
+        raise ValueError(f"unknown variant {name!r}; choose baseline or one of {list(VARIANTS)}")
+    if trials not in TRIAL_REGIMES:
+        raise ValueError(f"unknown trial regime {trials!r}; choose one of {TRIAL_REGIMES}")
+    change = VARIANTS.get(name, {})
+    task = task_for_level("standard", trials=trials, **change.get("task", {}))
+    net = dataclasses.replace(network(profile), **change.get("network", {}))
+    trainer = dataclasses.replace(trainers(profile)[algorithm], **change.get(algorithm, {}))
+    return RunSpec(algorithm, seed, task, net, trainer)
+
+
+def variant_of(spec: RunSpec, profile: str = "paper") -> str | None:
+    """The training variant a run is (``baseline`` for the default run, which is also the
+    ``plain_ce`` variant's PPO run), or None."""
+    for name in ("baseline", *VARIANTS):
+        if variant_spec(name, spec.algorithm, spec.seed, profile, spec.task.trials) == spec:
+            return name
+    return None

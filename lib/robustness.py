@@ -43,7 +43,7 @@ import torch
 
 from .evaluation import greedy_choices
 from .network import RNN
-from .task import TaskConfig, Trials, sample_trials
+from .task import TaskConfig, Trials, sample_trials, stream_trials
 
 __all__ = [
     "Perturbation",
@@ -109,10 +109,17 @@ def _check_run(n_trials: int, batch: int, max_rows: int) -> None:
 
 @torch.no_grad()
 def _choices(
-    net: RNN, tr: Trials, group: Sequence[Perturbation], gen: torch.Generator
+    net: RNN,
+    tr: Trials,
+    group: Sequence[Perturbation],
+    gen: torch.Generator,
+    regime: str = "reset",
 ) -> torch.Tensor:
-    """Greedy choices ``[G, B]`` of the G perturbed networks of ``group`` on the trials."""
-    x = tr.inputs
+    """Greedy choices ``[G, B]`` of the G perturbed networks of ``group`` on the trials, run in
+    the trial ``regime`` (continuous: back to back in streams, as
+    :func:`lib.network.run_trials`)."""
+    stream = stream_trials(tr) if regime == "continuous" else None
+    x = tr.inputs if stream is None else stream.inputs
     T, B, _ = x.shape
     N, G = net.hidden, len(group)
     u = net.drive(x)  # the input drive, exactly as in RNN.forward
@@ -142,6 +149,11 @@ def _choices(
         )
         hs.append(h)
     logits = net.policy(torch.stack(hs))  # [T, G*B, 3], as RNN.forward applies the policy
+    if stream is not None:  # streams -> trials, per perturbed network
+        per = logits.view(T, G, B, -1).permute(0, 2, 1, 3)  # [L, S, G, 3]
+        trial = stream.unstream(per)  # [T, n, G, 3]
+        B = trial.shape[1]
+        logits = trial.permute(0, 2, 1, 3).reshape(trial.shape[0], G * B, -1)
     rows = dataclasses.replace(tr, period=tr.period.repeat(1, G))  # row g*B + b is trial b
     return greedy_choices(logits, rows).view(G, B)
 
@@ -196,7 +208,7 @@ def perturbed_accuracies(
         tr = sample_trials(task, n, gen)
         per_pass = max(1, max_rows // n)
         for g0 in range(0, len(perts), per_pass):
-            ch = _choices(net, tr, perts[g0 : g0 + per_pass], ngen)
+            ch = _choices(net, tr, perts[g0 : g0 + per_pass], ngen, task.trials)
             hits[g0 : g0 + per_pass] += (ch == tr.correct.unsqueeze(0)).sum(1).numpy()
     return hits / n_trials
 

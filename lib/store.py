@@ -210,6 +210,7 @@ def spec_from_options(
     hidden: int = NetworkConfig.hidden,
     alpha: float = NetworkConfig.alpha,
     semantics: str = TaskConfig.semantics,
+    trials: str = TaskConfig.trials,
     max_trials: int | None = None,
     criterion_fraction: float | None = None,
 ) -> RunSpec:
@@ -227,7 +228,7 @@ def spec_from_options(
     return RunSpec(
         algorithm,
         seed,
-        TaskConfig(semantics=semantics),
+        TaskConfig(semantics=semantics, trials=trials),
         NetworkConfig(hidden=hidden, delta=delta, alpha=alpha),
         _TRAINER_CONFIGS[algorithm](**over),
     )
@@ -247,6 +248,7 @@ def train_command(spec: RunSpec, root: str | Path | None = None) -> str | None:
         "hidden": spec.network.hidden,
         "alpha": spec.network.alpha,
         "semantics": spec.task.semantics,
+        "trials": spec.task.trials,
         "max_trials": spec.trainer.max_trials,
         "criterion_fraction": spec.trainer.criterion_fraction,
     }

@@ -8,6 +8,13 @@ r"""Supervised learning: Adam on a mask-weighted cross-entropy over every step.
 with target :math:`y` = 0 (fixate) on every step but the decision period, where it is the
 correct choice; :math:`w` = ``decision_weight`` on decision steps, 1 on the other steps of the
 trial, 0 on padding.
+
+**Trial regime** (``task.trials``). ``reset``: each batch is ``batch`` fresh trials, each from
+h = 0. ``continuous``: ``batch`` endless streams of trials back to back
+(:class:`lib.task.TrialStreamer`, as NeuroGym's ``Dataset``), cut into windows of
+:attr:`SLConfig.window` steps; the state at the end of a window starts the next (carried,
+detached: truncated backpropagation through time), where NeuroGym's examples start each
+window from zero. The budget counts the trials that ended in a trained window.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import torch
 from torch.nn import functional as F
 
 from .network import RNN, NetworkConfig
-from .task import PERIOD_DECISION, TaskConfig, sample_trials
+from .task import PERIOD_DECISION, TaskConfig, TrialStreamer, sample_trials
 from .training import (
     Monitor,
     TrainResult,
@@ -64,12 +71,20 @@ class SLConfig:
     max_trials: int = field(
         default=300_000, metadata={"source": "companion", "why": "budget (~3 min on 1 core)"}
     )
+    window: int = field(
+        default=100,
+        metadata={
+            "source": "NeuroGym",
+            "why": "continuous regime only: steps per window (NeuroGym's examples use "
+            "seq_len=100); hashed only when not 100",
+        },
+    )
 
     def __post_init__(self) -> None:
         for name in ("lr", "decision_weight", "grad_clip"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"SLConfig.{name} must be > 0, got {getattr(self, name)!r}")
-        for name in ("batch", "eval_every", "eval_trials", "max_trials"):
+        for name in ("batch", "eval_every", "eval_trials", "max_trials", "window"):
             v = getattr(self, name)
             if not (isinstance(v, int) and v > 0):
                 raise ValueError(f"SLConfig.{name} must be a positive int, got {v!r}")
@@ -79,8 +94,12 @@ class SLConfig:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly dict of all fields."""
-        return dataclasses.asdict(self)
+        """JSON-friendly dict of all fields (``window`` only when not 100, so the hashed form
+        of the runs stored before it existed is unchanged)."""
+        d = dataclasses.asdict(self)
+        if d["window"] == 100:
+            del d["window"]
+        return d
 
 
 def train_supervised(
@@ -126,12 +145,23 @@ def train_supervised(
     )
     trials = steps = update = 0
     losses: list[float] = []
+    continuous = task.trials == "continuous"
+    streamer = TrialStreamer(task, cfg.batch, g_data) if continuous else None
+    h = None
     while True:
-        tr = sample_trials(task, cfg.batch, g_data)
-        _, logits, _ = net(tr.inputs)
-        w = tr.mask.float() * torch.where(tr.period == PERIOD_DECISION, cfg.decision_weight, 1.0)
+        if streamer is None:
+            tr = sample_trials(task, cfg.batch, g_data)
+            _, logits, _ = net(tr.inputs)
+            mask, period, targets = tr.mask, tr.period, tr.targets
+        else:
+            win = streamer.window(cfg.window)
+            hs, logits, _ = net(win["inputs"], h0=h)
+            h = hs[-1].detach()
+            period, targets = win["period"], win["targets"]
+            mask = torch.ones_like(targets, dtype=torch.bool)
+        w = mask.float() * torch.where(period == PERIOD_DECISION, cfg.decision_weight, 1.0)
         ce = F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), tr.targets.reshape(-1), reduction="none"
+            logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none"
         )
         loss = (ce * w.reshape(-1)).sum() / w.sum()
         if not bool(torch.isfinite(loss)):
@@ -141,8 +171,11 @@ def train_supervised(
         torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
         opt.step()
         update += 1
-        trials += cfg.batch
-        steps += int(tr.mask.sum())
+        if streamer is None:
+            trials += cfg.batch
+        else:  # trials that ended in this window
+            trials += int(win["end"].sum())
+        steps += int(mask.sum())
         losses.append(float(loss.detach()))
         if update % cfg.eval_every == 0 or trials >= cfg.max_trials:
             stop = mon.evaluate(update, trials, steps, loss=sum(losses) / len(losses))

@@ -44,14 +44,22 @@ from .profiles import (
     LOW_COHERENCE,
     PAPER_SEEDS,
     PROFILES,
+    VARIANTS,
     census_config,
     network,
     populations_config,
     trainers,
+    variant_of,
+    variant_spec,
 )
 from .sculpting import SculptConfig, populations_analysis
 from .store import AnalysisEntry, RunSpec, Store, StoredRun
-from .task import COMPLEXITY_LEVELS, level_of, task_for_level  # noqa: F401 (level_of re-exported)
+from .task import (  # noqa: F401 (level_of re-exported)
+    COMPLEXITY_LEVELS,
+    TRIAL_REGIMES,
+    level_of,
+    task_for_level,
+)
 
 if TYPE_CHECKING:
     from dask.distributed import Client
@@ -128,8 +136,9 @@ def _trainers(profile: str) -> tuple[NetworkConfig, dict[str, Any], CensusConfig
     return network(profile), trainers(profile), census_config(profile)
 
 
-def initialization_sweep(profile: str) -> list[SweepTask]:
-    """PPO and SL × a δ grid spanning the edge of chaos × seeds (paper: 5 δ × 10 seeds)."""
+def initialization_sweep(profile: str, trials: str = "reset") -> list[SweepTask]:
+    """PPO and SL × a δ grid spanning the edge of chaos × seeds (paper: 5 δ × 10 seeds), in
+    the trial regime ``trials``."""
     net, tr, cc = _trainers(profile)
     deltas, seeds = ((0.05, 0.15), (0, 1)) if profile == "smoke" else (PAPER_DELTAS, PAPER_SEEDS)
     out = []
@@ -139,7 +148,7 @@ def initialization_sweep(profile: str) -> list[SweepTask]:
                 spec = RunSpec(
                     alg,
                     s,
-                    task_for_level("standard"),
+                    task_for_level("standard", trials=trials),
                     NetworkConfig(hidden=net.hidden, delta=d),
                     tr[alg],
                 )
@@ -148,8 +157,9 @@ def initialization_sweep(profile: str) -> list[SweepTask]:
     return out
 
 
-def complexity_sweep(profile: str) -> list[SweepTask]:
-    """Task-difficulty levels (:data:`lib.task.COMPLEXITY_LEVELS`) × PPO and SL × seeds."""
+def complexity_sweep(profile: str, trials: str = "reset") -> list[SweepTask]:
+    """Task-difficulty levels (:data:`lib.task.COMPLEXITY_LEVELS`) × PPO and SL × seeds, in
+    the trial regime ``trials``."""
     net, tr, cc = _trainers(profile)
     levels, seeds = (
         (("easy", "hard"), (0,)) if profile == "smoke" else (tuple(COMPLEXITY_LEVELS), PAPER_SEEDS)
@@ -158,17 +168,35 @@ def complexity_sweep(profile: str) -> list[SweepTask]:
     for lv in levels:
         for alg in ("ppo", "sl"):
             for s in seeds:
-                spec = RunSpec(alg, s, task_for_level(lv), net, tr[alg])
+                spec = RunSpec(alg, s, task_for_level(lv, trials=trials), net, tr[alg])
                 keep = profile == "paper" and lv == "standard" and s in CHECKPOINT_SEEDS
                 out.append(SweepTask(spec, cc, keep, _pop_cfg(profile)))
     return out
 
 
-def all_sweep(profile: str) -> list[SweepTask]:
-    """Every task of every other sweep, once (runs shared between sweeps are deduplicated)."""
+def variants_sweep(profile: str, trials: str = "continuous") -> list[SweepTask]:
+    """The open choices one at a time (:data:`lib.profiles.VARIANTS`) at the default δ × PPO
+    and SL × seeds, in the trial regime ``trials``; the baseline (no change) included. A
+    variant that leaves an algorithm's run unchanged (plain cross-entropy for PPO) shares
+    the baseline's run."""
+    net, tr, cc = _trainers(profile)
+    seeds = (0, 1) if profile == "smoke" else PAPER_SEEDS
+    out: dict[str, SweepTask] = {}
+    for name in ("baseline", *VARIANTS):
+        for alg in ("ppo", "sl"):
+            spec = variant_spec(name, alg, 0, profile, trials)
+            for s in seeds:
+                spec = dataclasses.replace(spec, seed=s)
+                out.setdefault(spec.run_id, SweepTask(spec, cc, False, _pop_cfg(profile)))
+    return list(out.values())
+
+
+def all_sweep(profile: str, trials: str = "reset") -> list[SweepTask]:
+    """Every task of the initialization and complexity sweeps, once (runs shared between
+    them are deduplicated)."""
     out: dict[str, SweepTask] = {}
     for fn in (initialization_sweep, complexity_sweep):
-        for t in fn(profile):
+        for t in fn(profile, trials):
             prev = out.get(t.spec.run_id)
             if prev is None or (t.keep_checkpoints and not prev.keep_checkpoints):
                 out[t.spec.run_id] = t
@@ -179,16 +207,26 @@ SWEEPS = {
     "initialization": initialization_sweep,
     "complexity": complexity_sweep,
     "all": all_sweep,
+    "variants": variants_sweep,
 }
 
 
-def get_sweep(name: str, profile: str = "paper") -> list[SweepTask]:
-    """The tasks of a named sweep; unknown names or profiles raise before any compute."""
+def sweep_label(name: str, profile: str, trials: str = "reset") -> str:
+    """File stem of a sweep's summary: ``<name>-<profile>``, plus ``-<trials>`` when the regime
+    is not ``reset`` (the reset regime's files keep their names)."""
+    return f"{name}-{profile}" if trials == "reset" else f"{name}-{profile}-{trials}"
+
+
+def get_sweep(name: str, profile: str = "paper", trials: str = "reset") -> list[SweepTask]:
+    """The tasks of a named sweep in a trial regime; unknown names, profiles or regimes raise
+    before any compute."""
     if name not in SWEEPS:
         raise ValueError(f"unknown sweep {name!r}; choose one of {sorted(SWEEPS)}")
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILES}")
-    tasks = SWEEPS[name](profile)
+    if trials not in TRIAL_REGIMES:
+        raise ValueError(f"unknown trial regime {trials!r}; choose one of {TRIAL_REGIMES}")
+    tasks = SWEEPS[name](profile, trials)
     if not tasks:
         raise ValueError(f"sweep {name!r} ({profile}) is empty")
     return tasks
@@ -294,12 +332,12 @@ def run_task(task: dict[str, Any], store_root: str) -> dict[str, Any]:
 
 
 def sweep_status(
-    name: str, profile: str = "paper", store: str | Path | None = None
+    name: str, profile: str = "paper", store: str | Path | None = None, trials: str = "reset"
 ) -> pd.DataFrame:
-    """One row per task: run id, algorithm, seed, δ, level and its state."""
+    """One row per task: run id, algorithm, seed, δ, level, variant and its state."""
     st = Store(store)
     rows = []
-    for t in get_sweep(name, profile):
+    for t in get_sweep(name, profile, trials):
         s = t.spec
         rows.append(
             {
@@ -309,6 +347,7 @@ def sweep_status(
                 "delta": s.network.delta,
                 "hidden": s.network.hidden,
                 "level": level_of(s.task),
+                "variant": variant_of(s, profile),
                 "state": task_state(st, t),
             }
         )
@@ -379,6 +418,7 @@ def run_sweep(
     progress: bool = True,
     retry_failed: bool = False,
     connect_timeout: float = SCHEDULER_TIMEOUT,
+    trials: str = "reset",
 ) -> pd.DataFrame:
     """Compute what the store lacks for a sweep; returns :func:`sweep_status` afterwards.
 
@@ -390,6 +430,7 @@ def run_sweep(
     scheduler : address of a running Dask scheduler (``tcp://host:8786``); local cluster if None.
     retry_failed : also rerun tasks with a failure record.
     connect_timeout : seconds allowed to reach ``scheduler``.
+    trials : the trial regime of the sweep's runs (``reset`` or ``continuous``).
 
     Raises
     ------
@@ -405,7 +446,7 @@ def run_sweep(
 
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    tasks = get_sweep(name, profile)
+    tasks = get_sweep(name, profile, trials)
     if scheduler:
         check_scheduler_address(scheduler)
     st = Store(store)
@@ -417,7 +458,8 @@ def run_sweep(
     ]
     # seed-major order: a sweep stopped part-way leaves every cell with the same number of seeds
     todo.sort(key=lambda t: t.spec.seed)
-    log.info("sweep %s/%s: %d tasks, %d to compute", name, profile, len(tasks), len(todo))
+    label = sweep_label(name, profile, trials)
+    log.info("sweep %s: %d tasks, %d to compute", label, len(tasks), len(todo))
     if todo:
         st.check_writable(("runs", "analyses", "sweeps"))
         st.clean_temporaries()
@@ -437,7 +479,7 @@ def run_sweep(
             futs = client.map(
                 run_task, [t.to_dict() for t in todo], store_root=str(st.root.resolve()), pure=False
             )
-            bar = tqdm(total=len(futs), desc=f"sweep {name}", unit="run", disable=not progress)
+            bar = tqdm(total=len(futs), desc=f"sweep {label}", unit="run", disable=not progress)
             failed = 0
             for fut in as_completed(futs):
                 res = fut.result()
@@ -449,18 +491,23 @@ def run_sweep(
             client.close()
             if cluster is not None:
                 cluster.close()
-    return sweep_status(name, profile, st.root)
+    return sweep_status(name, profile, st.root, trials)
 
 
 def summary_table(
-    name: str, profile: str = "paper", store: str | Path | None = None, *, with_census: bool = True
+    name: str,
+    profile: str = "paper",
+    store: str | Path | None = None,
+    *,
+    with_census: bool = True,
+    trials: str = "reset",
 ) -> pd.DataFrame:
     """One row per completed run of a sweep: config, convergence, cost (``wall_seconds`` of
     training, ``census_seconds``), accuracy, census results (QP fraction overall and at low
     coherence) and population balance, derived from the store."""
     st = Store(store)
     rows = []
-    for t in get_sweep(name, profile):
+    for t in get_sweep(name, profile, trials):
         s = t.spec
         if st.status(s) != "complete":
             continue
@@ -476,6 +523,8 @@ def summary_table(
             "spectral_radius_expected": s.network.expected_spectral_radius,
             "hidden": s.network.hidden,
             "level": level_of(s.task),
+            "trials": s.task.trials,
+            "variant": variant_of(s, profile),
             "converged": m["converged"],
             "trials_to_criterion": m["trials_to_criterion"],
             "trials_seen": m["trials_seen"],
@@ -516,14 +565,17 @@ def summary_table(
     return pd.DataFrame(rows)
 
 
-def write_summary(name: str, profile: str = "paper", store: str | Path | None = None) -> Path:
-    """Write :func:`summary_table` to ``<store>/sweeps/<name>-<profile>.csv`` (atomically).
+def write_summary(
+    name: str, profile: str = "paper", store: str | Path | None = None, trials: str = "reset"
+) -> Path:
+    """Write :func:`summary_table` to ``<store>/sweeps/<label>.csv`` (atomically; the label is
+    :func:`sweep_label`).
 
     The CSV is derived from the store, never edited by hand; it is rewritten after every sweep.
     """
     st = Store(store)
-    tab = summary_table(name, profile, st.root)
-    out = st.root / "sweeps" / f"{name}-{profile}.csv"
+    tab = summary_table(name, profile, st.root, trials=trials)
+    out = st.root / "sweeps" / f"{sweep_label(name, profile, trials)}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".tmp-{uuid.uuid4().hex[:8]}.csv"
     tab.to_csv(tmp, index=False)

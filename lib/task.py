@@ -56,7 +56,11 @@ __all__ = [
     "PERIOD_CODES",
     "PERIOD_NAMES",
     "CtxDMEnv",
+    "STREAM_TRIALS",
+    "Stream",
+    "TRIAL_REGIMES",
     "TaskConfig",
+    "TrialStreamer",
     "Trials",
     "ideal_observer_accuracy",
     "COMPLEXITY_LEVELS",
@@ -69,6 +73,7 @@ __all__ = [
     "observe",
     "sample_trial_params",
     "sample_trials",
+    "stream_trials",
 ]
 
 #: Observation channels in order (NeuroGym's names for ``ContextDecisionMaking-v0``).
@@ -94,6 +99,12 @@ PERIOD_NAMES = {0: "fixation", 1: "stimulus", 2: "delay", 3: "decision"}
 PERIOD_CODES = {name: code for code, name in PERIOD_NAMES.items()}
 
 SEMANTICS = ("neurogym1", "neurogym2")
+#: How a network meets trials: ``reset`` (h = 0 at every trial start, the companion's first
+#: choice) or ``continuous`` (trials back to back, the state carried, NeuroGym's convention).
+TRIAL_REGIMES = ("reset", "continuous")
+#: Trials per stream in the continuous regime's evaluations and analyses: each stream starts
+#: from h = 0 (as NeuroGym's own runs do), so 1 in ``STREAM_TRIALS`` trials follows none.
+STREAM_TRIALS = 20
 
 
 def _meta(source: str, why: str = "") -> dict[str, str]:
@@ -126,6 +137,12 @@ class TaskConfig:
     reward_abort, reward_correct, reward_fail : float
         Reward for breaking fixation in the fixation period (the trial goes on), for a
         correct and for a wrong choice in the decision period.
+    trials : {"reset", "continuous"}
+        The trial regime (:data:`TRIAL_REGIMES`): ``reset`` starts every trial from h = 0;
+        ``continuous`` runs trials back to back with the state carried, as NeuroGym's
+        ``Dataset`` and ``TrialEnv`` do. Every trainer, evaluation and analysis of a run
+        reads it from here. It enters the run id only when it is not ``reset``, so the runs
+        stored before it existed keep their ids.
     """
 
     dt: float = field(default=100.0, metadata=_meta("NeuroGym"))
@@ -148,6 +165,14 @@ class TaskConfig:
     reward_abort: float = field(default=-0.1, metadata=_meta("NeuroGym"))
     reward_correct: float = field(default=1.0, metadata=_meta("NeuroGym"))
     reward_fail: float = field(default=0.0, metadata=_meta("NeuroGym"))
+    trials: str = field(
+        default="reset",
+        metadata=_meta(
+            "companion",
+            "unknown in the paper; NeuroGym never resets the state (continuous), the companion "
+            "trained its first 140 networks with a reset at every trial; both are compared",
+        ),
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "coherences", tuple(float(c) for c in self.coherences))
@@ -177,6 +202,10 @@ class TaskConfig:
         if self.semantics not in SEMANTICS:
             raise ValueError(
                 f"TaskConfig.semantics must be one of {SEMANTICS}, got {self.semantics!r}"
+            )
+        if self.trials not in TRIAL_REGIMES:
+            raise ValueError(
+                f"TaskConfig.trials must be one of {TRIAL_REGIMES}, got {self.trials!r}"
             )
 
     # ---- derived quantities -------------------------------------------------------------
@@ -213,9 +242,12 @@ class TaskConfig:
         return self.sigma / math.sqrt(self.dt)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly dict of all fields."""
+        """JSON-friendly dict of all fields (``trials`` only when it is not ``reset``: the
+        hashed form of every run stored before the setting existed is unchanged)."""
         d = dataclasses.asdict(self)
         d["coherences"] = list(self.coherences)
+        if d["trials"] == "reset":
+            del d["trials"]
         return d
 
     @classmethod
@@ -248,7 +280,7 @@ def task_for_level(level: str, **overrides: Any) -> TaskConfig:
 def level_of(task: TaskConfig) -> str | None:
     """The complexity level a task belongs to (None if it matches none)."""
     for name in COMPLEXITY_LEVELS:
-        if task_for_level(name, semantics=task.semantics) == task:
+        if task_for_level(name, semantics=task.semantics, trials=task.trials) == task:
             return name
     return None
 
@@ -297,6 +329,16 @@ class Trials:
     def decision_step(self) -> torch.Tensor:
         """Index of the (last) decision step of each trial, ``[B]``."""
         return self.length - 1
+
+    def select(self, idx: torch.Tensor) -> Trials:
+        """The trials ``idx`` of the batch (same padded length)."""
+        return Trials(
+            **{
+                f.name: (v[:, idx] if v.dim() > 1 else v[idx])
+                for f in dataclasses.fields(self)
+                for v in [getattr(self, f.name)]
+            }
+        )
 
     @property
     def relevant_coh(self) -> torch.Tensor:
@@ -540,6 +582,129 @@ def sample_trials(
         delay_on=params["delay_on"],
         decision_on=params["decision_on"],
     )
+
+
+@dataclass
+class Stream:
+    """Trials laid end to end in ``S`` streams (the continuous regime), time-major.
+
+    Trial ``i`` of the batch goes to stream ``i % S``, after trials ``i - S``, ``i - 2S``, ...
+    Built by :func:`stream_trials`; :meth:`unstream` maps a per-step result back to the
+    batch's padded per-trial layout.
+
+    Attributes
+    ----------
+    inputs : Tensor ``[L, S, 7]``
+        The trials' observations back to back (zero after a stream's last trial).
+    mask : Tensor ``[L, S]`` (bool)
+        True on steps that belong to a trial.
+    time, trial : Tensor ``[n_steps]`` (long)
+        For every valid step of the batch (in ``trials.mask`` order), its step within the
+        trial and the trial's index.
+    position, stream : Tensor ``[n_steps]`` (long)
+        Where that step lies in the streams.
+    shape : tuple
+        ``(T, B)`` of the batch.
+    """
+
+    inputs: torch.Tensor
+    mask: torch.Tensor
+    time: torch.Tensor
+    trial: torch.Tensor
+    position: torch.Tensor
+    stream: torch.Tensor
+    shape: tuple[int, int]
+
+    def unstream(self, values: torch.Tensor) -> torch.Tensor:
+        """``[L, S, ...]`` per stream step -> ``[T, B, ...]`` per trial step (0 on padding)."""
+        T, B = self.shape
+        out = values.new_zeros((T, B, *values.shape[2:]))
+        out[self.time, self.trial] = values[self.position, self.stream]
+        return out
+
+
+def stream_trials(trials: Trials, n_streams: int | None = None) -> Stream:
+    """Lay a batch of trials end to end in streams (see :class:`Stream`).
+
+    Parameters
+    ----------
+    trials : Trials
+    n_streams : int, optional
+        Number of streams (default ``ceil(B / STREAM_TRIALS)``: about :data:`STREAM_TRIALS`
+        trials per stream).
+    """
+    T, B = trials.mask.shape
+    S = math.ceil(B / STREAM_TRIALS) if n_streams is None else int(n_streams)
+    if not 1 <= S <= B:
+        raise ValueError(f"n_streams must lie in [1, {B}] for {B} trials, got {n_streams!r}")
+    P = math.ceil(B / S)
+    lengths = torch.zeros(P * S, dtype=torch.long)
+    lengths[:B] = trials.length
+    lengths = lengths.view(P, S)
+    offset = (torch.cumsum(lengths, 0) - lengths).reshape(-1)[:B]  # start of trial i
+    L = int(lengths.sum(0).max())
+    t_idx, i_idx = torch.nonzero(trials.mask, as_tuple=True)
+    pos, st = offset[i_idx] + t_idx, i_idx % S
+    inputs = trials.inputs.new_zeros(L, S, trials.inputs.shape[-1])
+    inputs[pos, st] = trials.inputs[t_idx, i_idx]
+    mask = torch.zeros(L, S, dtype=torch.bool)
+    mask[pos, st] = True
+    return Stream(inputs, mask, t_idx, i_idx, pos, st, (T, B))
+
+
+class TrialStreamer:
+    """Endless streams of trials cut into windows, as NeuroGym's ``Dataset`` serves them.
+
+    Each of ``n_streams`` streams is a sequence of fresh trials back to back; every call of
+    :meth:`window` returns the next ``steps`` steps of every stream, so consecutive windows
+    continue the same trials (a window may start or end inside a trial).
+
+    Parameters
+    ----------
+    cfg : TaskConfig
+    n_streams : int
+        Parallel streams (the batch).
+    generator : torch.Generator
+        The only source of randomness.
+    """
+
+    def __init__(self, cfg: TaskConfig, n_streams: int, generator: torch.Generator) -> None:
+        if n_streams <= 0:
+            raise ValueError(f"n_streams must be positive, got {n_streams}")
+        self.cfg, self.n_streams, self.generator = cfg, n_streams, generator
+        self._buf: list[dict[str, torch.Tensor]] = [
+            {
+                "inputs": torch.empty(0, N_INPUTS),
+                "targets": torch.empty(0, dtype=torch.long),
+                "period": torch.empty(0, dtype=torch.long),
+                "end": torch.empty(0, dtype=torch.bool),
+            }
+            for _ in range(n_streams)
+        ]
+
+    def _refill(self, steps: int) -> None:
+        while min(len(b["targets"]) for b in self._buf) < steps:
+            tr = sample_trials(self.cfg, self.n_streams, self.generator)
+            for s, b in enumerate(self._buf):
+                n = int(tr.length[s])
+                b["inputs"] = torch.cat([b["inputs"], tr.inputs[:n, s]])
+                b["targets"] = torch.cat([b["targets"], tr.targets[:n, s]])
+                b["period"] = torch.cat([b["period"], tr.period[:n, s]])
+                end = torch.zeros(n, dtype=torch.bool)
+                end[-1] = True
+                b["end"] = torch.cat([b["end"], end])
+
+    def window(self, steps: int) -> dict[str, torch.Tensor]:
+        """The next ``steps`` steps of every stream: ``inputs [steps, S, 7]``, ``targets``,
+        ``period`` and ``end`` (True on a trial's last step) ``[steps, S]``."""
+        if steps <= 0:
+            raise ValueError(f"steps must be positive, got {steps}")
+        self._refill(steps)
+        out = {k: torch.stack([b[k][:steps] for b in self._buf], 1) for k in self._buf[0]}
+        for b in self._buf:
+            for k in b:
+                b[k] = b[k][steps:]
+        return out
 
 
 class CtxDMEnv:

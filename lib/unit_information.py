@@ -44,6 +44,7 @@ from .information import (
     holm,
     permutation_pvalues,
 )
+from .network import run_trials
 from .store import Store, StoredRun
 from .task import PERIOD_DELAY, PERIOD_STIMULUS, sample_trials
 
@@ -108,7 +109,7 @@ def _activity(run: StoredRun, cfg: InfoConfig) -> tuple[np.ndarray, dict[str, np
     variables per sample; also the longest trial (for the shift of the null)."""
     task = run.spec.task
     tr = sample_trials(task, cfg.n_trials, torch.Generator().manual_seed(cfg.seed))
-    hs, _, _ = run.network()(tr.inputs)
+    hs, _, _ = run_trials(run.network(), tr, task.trials)
     H = hs.permute(1, 0, 2).double().numpy()  # [B, T, N]
     mask = tr.mask.T.numpy()  # [B, T]
     per = tr.period.T.numpy()
