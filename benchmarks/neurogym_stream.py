@@ -377,6 +377,8 @@ def _parse_seeds(s: str) -> list[int]:
 
 def select_runs(a: argparse.Namespace) -> list[dict[str, Any]]:
     """The stored runs chosen by id or by (algorithm, delta, seeds, hidden, level)."""
+    from lib.profiles import variant_of
+    from lib.store import RunSpec
     from lib.task import TaskConfig, level_of
 
     runs = []
@@ -385,6 +387,7 @@ def select_runs(a: argparse.Namespace) -> list[dict[str, Any]]:
         s = c["spec"]
         m = json.loads((cfg_file.parent / "metrics.json").read_text())
         task = TaskConfig.from_dict(s["task"])
+        spec = RunSpec.from_dict(s)
         runs.append(
             {
                 "run_id": c["run_id"],
@@ -394,6 +397,8 @@ def select_runs(a: argparse.Namespace) -> list[dict[str, Any]]:
                 "hidden": int(s["network"]["hidden"]),
                 "alpha": float(s["network"]["alpha"]),
                 "level": level_of(task) or "custom",
+                "trials": task.trials,
+                "variant": variant_of(spec) or "",
                 "task": task.to_dict(),
                 "weights": str(cfg_file.parent / "weights.npz"),
                 "final_accuracy": float(m["final_accuracy"]),
@@ -415,8 +420,12 @@ def select_runs(a: argparse.Namespace) -> list[dict[str, Any]]:
             and math.isclose(r["delta"], a.delta)
             and r["seed"] in seeds
             and r["hidden"] == a.hidden
-            and r["level"] == a.level
-            and r["alpha"] == 1.0
+            and r["trials"] == a.trials
+            and (
+                r["variant"] == a.variant
+                if a.variant
+                else (r["level"] == a.level and r["alpha"] == 1.0)
+            )
         ]
         chosen.sort(key=lambda r: (a.algorithm.index(r["algorithm"]), r["seed"]))
         keys = [(r["algorithm"], r["seed"]) for r in chosen]
@@ -582,6 +591,18 @@ def main() -> None:
     ap.add_argument("--n-trials", type=int, default=2000, help="scored trials per network/regime")
     ap.add_argument("--seed", type=int, default=0, help="NeuroGym env seed (all envs)")
     ap.add_argument("--check-trials", type=int, default=200)
+    ap.add_argument(
+        "--trials",
+        choices=["reset", "continuous"],
+        default="reset",
+        help="the trial regime the selected networks were trained in",
+    )
+    ap.add_argument(
+        "--variant",
+        default="",
+        help="select a training variant at the default delta (baseline, leaky, old_noise, "
+        "plain_ce) instead of --delta/--hidden/--level",
+    )
     ap.add_argument("--csv", type=Path, default=DEFAULT_CSV)
     ap.add_argument("--json", type=Path, default=DEFAULT_JSON)
     ap.add_argument("--worker", nargs=2, metavar=("SPEC", "OUT"), help=argparse.SUPPRESS)
@@ -646,6 +667,8 @@ def main() -> None:
             "delta": r["delta"],
             "hidden": r["hidden"],
             "level": r["level"],
+            "trained_trials": r["trials"],
+            "variant": r["variant"],
             "env_seed": a.seed,
             "n_trials": a.n_trials,
             "metrics_final_accuracy": r["final_accuracy"],
@@ -683,11 +706,24 @@ def main() -> None:
             4,
         )
         rows.append(row)
+    # merge: rows of other networks already in the file are kept (one row per run id)
     a.csv.parent.mkdir(parents=True, exist_ok=True)
-    with a.csv.open("w", newline="") as f:
-        wr = csv.DictWriter(f, fieldnames=list(rows[0]))
+    new_ids = {r["run_id"] for r in rows}
+    kept: list[dict[str, Any]] = []
+    if a.csv.is_file():
+        with a.csv.open(newline="") as f:
+            kept = [r for r in csv.DictReader(f) if r["run_id"] not in new_ids]
+    for r in kept:
+        r.setdefault("trained_trials", "reset")
+        r["trained_trials"] = r["trained_trials"] or "reset"
+    fields = list(rows[0]) + [k for r in kept for k in r if k not in rows[0]]
+    fields = list(dict.fromkeys(fields))
+    tmp = a.csv.with_suffix(".tmp")
+    with tmp.open("w", newline="") as f:
+        wr = csv.DictWriter(f, fieldnames=fields, restval="")
         wr.writeheader()
-        wr.writerows(rows)
+        wr.writerows(kept + rows)
+    os.replace(tmp, a.csv)
 
     summary: dict[str, Any] = {}
     for alg in sorted({r["algorithm"] for r in rows}):

@@ -9,6 +9,7 @@ book, not tuned to the paper.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from .experiments import resolve_runs, runs_table, specs_for
 from .profiles import DEFAULT_DELTA, LOW_COHERENCE, PAPER_SEEDS
 from .sculpting import crystallisation_point, sculpting_table
 from .stats import bootstrap_ci, compare_groups, pearson_ci, spearman_ci
-from .store import StoredRun
+from .store import Store, StoredRun
 from .style import fmt_p
 from .sweep import get_sweep, summary_table
 from .task import COMPLEXITY_LEVELS, ideal_observer_accuracy, task_for_level
@@ -36,8 +37,21 @@ __all__ = [
     "claim_complexity",
     "claim_crystallisation",
     "claims_table",
+    "CLAIM_GROUPS",
+    "regime_agreement",
+    "other_regime_lines",
     "qp_per_network",
 ]
+
+#: The claims, in groups that are computed together (a chapter asks for its own group only).
+CLAIM_GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
+    "performance": (("1. similar performance", "1"),),
+    "landscape": (("2. hybrid landscapes under RL", "2"), ("3. SL: fixed points only", "2")),
+    "balance": (("4. balanced populations; balance -> robustness", "3"),),
+    "crystallisation": (("S. populations crystallise during training", "6"),),
+    "delta": (("5a. wider δ → more QP under RL", "4"),),
+    "complexity": (("5b. QP goes with performance, more on harder tasks", "5"),),
+}
 
 
 DEFAULT_SEEDS: tuple[int, ...] = PAPER_SEEDS
@@ -481,10 +495,26 @@ def _not_tested(name: str, chapter: str, why: str) -> Claim:
     return Claim(name, chapter, "0", "", "", "", float("nan"), "NOT TESTED YET", why[:160])
 
 
-def _default_rows(runs: list[StoredRun], store: str | Path | None) -> list[Claim]:
-    """Claims 1–4 and S from the default networks; a missing analysis makes its rows NOT
-    TESTED YET with the reason, the others are still computed."""
-    rows = [claim_performance(runs_table(runs))]
+def _default_rows(
+    runs: list[StoredRun],
+    store: str | Path | None,
+    trials: str = "reset",
+    only: frozenset[str] = frozenset(CLAIM_GROUPS),
+) -> list[Claim]:
+    """Claims 1–4 and S (those of the groups ``only``) from the default networks; a missing
+    analysis makes its rows NOT TESTED YET with the reason, the others are still computed."""
+    rows = [claim_performance(runs_table(runs))] if "performance" in only else []
+    if "landscape" in only:
+        rows += _landscape_rows(runs)
+    if "balance" in only:
+        rows += _balance_rows(runs, store, trials)
+    if "crystallisation" in only:
+        rows += _crystallisation_rows(runs)
+    return rows
+
+
+def _landscape_rows(runs: list[StoredRun]) -> list[Claim]:
+    rows: list[Claim] = []
     try:
         cz = {
             (r.spec.algorithm, r.spec.seed): census(r, CensusConfig(), compute=False) for r in runs
@@ -495,6 +525,11 @@ def _default_rows(runs: list[StoredRun], store: str | Path | None) -> list[Claim
             _not_tested("2. hybrid landscapes under RL", "2", f"census missing: {e}"),
             _not_tested("3. SL: fixed points only", "2", f"census missing: {e}"),
         ]
+    return rows
+
+
+def _balance_rows(runs: list[StoredRun], store: str | Path | None, trials: str) -> list[Claim]:
+    rows: list[Claim] = []
     try:
         bal = {
             (r.spec.algorithm, r.spec.seed): balance_analysis(r, BalanceConfig(), compute=False)
@@ -514,8 +549,13 @@ def _default_rows(runs: list[StoredRun], store: str | Path | None) -> list[Claim
             [v["robustness"].assign(algorithm=a, seed=s) for (a, s), v in bal.items()],
             ignore_index=True,
         )
-        ens = summary_table("initialization", "paper", store)
+        ens = summary_table("initialization", "paper", store, trials=trials)
         rows += list(claim_balance(pops, rob, ensemble=ens, delta=DEFAULT_DELTA))
+    return rows
+
+
+def _crystallisation_rows(runs: list[StoredRun]) -> list[Claim]:
+    rows: list[Claim] = []
     try:
         sc = [sculpting_table(r, compute=False) for r in runs if r.has_checkpoints]
         rows.append(
@@ -532,38 +572,115 @@ def _default_rows(runs: list[StoredRun], store: str | Path | None) -> list[Claim
     return rows
 
 
-def claims_table(store: str | Path | None = None) -> pd.DataFrame:
+def claims_table(
+    store: str | Path | None = None,
+    trials: str = "reset",
+    only: set[str] | frozenset[str] | None = None,
+) -> pd.DataFrame:
     """Every claim's row, computed from the store (book mode: nothing is trained or analysed).
+
+    Parameters
+    ----------
+    store : the store root (default ``data/``).
+    trials : the trial regime of the networks (``reset`` or ``continuous``).
+    only : the claim groups to compute (:data:`CLAIM_GROUPS`; default all).
 
     Rows whose stored results are missing say so (verdict ``NOT TESTED YET`` and the reason);
     the other rows are computed all the same.
     """
-    specs = specs_for("book", ["ppo", "sl"], list(DEFAULT_SEEDS), DEFAULT_DELTA, 250)
-    try:
-        runs = resolve_runs(specs, store, "book", progress=False)
-    except FileNotFoundError as e:
-        why = f"stored results missing: {e}"
-        rows = [
-            _not_tested(name, ch, why)
-            for name, ch in (
-                ("1. similar performance", "1"),
-                ("2. hybrid landscapes under RL", "2"),
-                ("3. SL: fixed points only", "2"),
-                ("4. balanced populations; balance -> robustness", "3"),
-                ("S. populations crystallise during training", "6"),
+    groups = frozenset(CLAIM_GROUPS) if only is None else frozenset(only)
+    unknown = groups - set(CLAIM_GROUPS)
+    if unknown:
+        raise ValueError(
+            f"unknown claim groups {sorted(unknown)}; choose from {list(CLAIM_GROUPS)}"
+        )
+    per_run = groups & {"performance", "landscape", "balance", "crystallisation"}
+    rows: list[Claim] = []
+    if per_run:
+        specs = specs_for(
+            "book", ["ppo", "sl"], list(DEFAULT_SEEDS), DEFAULT_DELTA, 250, trials=trials
+        )
+        try:
+            runs = resolve_runs(specs, store, "book", progress=False)
+        except FileNotFoundError:
+            st = Store(store)
+            missing = sum(st.status(sp) != "complete" for sp in specs)
+            why = (
+                f"{missing} of the {len(specs)} default networks of the {trials} regime are not "
+                "stored yet"
             )
-        ]
-    else:
-        rows = _default_rows(runs, store)
-    rows.append(
-        claim_delta(
-            summary_table("initialization", "paper", store), len(get_sweep("initialization"))
+            rows = [
+                _not_tested(name, ch, why)
+                for g in CLAIM_GROUPS
+                if g in per_run
+                for name, ch in CLAIM_GROUPS[g]
+            ]
+        else:
+            rows = _default_rows(runs, store, trials, per_run)
+    if "delta" in groups:
+        rows.append(
+            claim_delta(
+                summary_table("initialization", "paper", store, trials=trials),
+                len(get_sweep("initialization", "paper", trials)),
+            )
         )
-    )
-    ideal = {lv: ideal_observer_accuracy(task_for_level(lv)) for lv in COMPLEXITY_LEVELS}
-    rows.append(
-        claim_complexity(
-            summary_table("complexity", "paper", store), ideal, len(get_sweep("complexity"))
+    if "complexity" in groups:
+        ideal = {lv: ideal_observer_accuracy(task_for_level(lv)) for lv in COMPLEXITY_LEVELS}
+        rows.append(
+            claim_complexity(
+                summary_table("complexity", "paper", store, trials=trials),
+                ideal,
+                len(get_sweep("complexity", "paper", trials)),
+            )
         )
-    )
     return pd.DataFrame([r.as_row() for r in rows])
+
+
+def regime_agreement(
+    group: str, store: str | Path | None = None, main: str = "reset"
+) -> pd.DataFrame:
+    """The verdicts of one claim group in both trial regimes, side by side.
+
+    One row per claim: ``claim``, the verdict and n in the ``main`` regime and in the other,
+    and ``agrees`` (True / False; None when the other regime is not tested yet). Used by the
+    chapters' verdict lines.
+    """
+    other = "continuous" if main == "reset" else "reset"
+    a = claims_table(store, main, {group})
+    b = claims_table(store, other, {group})
+    rows = []
+    for (_, x), (_, y) in zip(a.iterrows(), b.iterrows(), strict=True):
+        tested = not str(y.verdict).startswith("NOT TESTED")
+        rows.append(
+            {
+                "claim": x.claim,
+                f"verdict_{main}": x.verdict,
+                f"n_{main}": x.n,
+                f"verdict_{other}": y.verdict,
+                f"n_{other}": y.n,
+                f"numbers_{other}": y.numbers,
+                "agrees": (x.verdict == y.verdict) if tested else None,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def other_regime_lines(
+    main: Sequence[Claim], group: str, store: str | Path | None = None, trials: str = "reset"
+) -> list[str]:
+    """One sentence per claim of ``group``: its verdict in the other trial regime and whether
+    it agrees with ``main`` (the chapter's own verdicts, in regime ``trials``)."""
+    other = "continuous" if trials == "reset" else "reset"
+    tab = claims_table(store, other, {group})
+    lines = []
+    for c, (_, o) in zip(main, tab.iterrows(), strict=False):
+        short = c.claim.split(" ", 1)[0].rstrip(".")
+        if str(o.verdict).startswith("NOT TESTED"):
+            lines.append(f"Claim {short} in the {other} regime: not tested yet ({o.numbers}).")
+            continue
+        same = "agrees" if o.verdict == c.verdict else "differs"
+        lines.append(
+            f"Claim {short} in the {other} regime: {o.verdict} (n = {o.n}; {o.numbers}), "
+            f"which {same} with the {trials} regime's {c.verdict}."
+        )
+    return lines

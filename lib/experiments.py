@@ -6,8 +6,8 @@ Every chapter notebook has the same ``parameters`` cell conventions:
     ``"book"`` (default): use the runs stored in ``data/``; a missing run is an error that
     says how to train it. ``"smoke"``: tiny networks and budgets (seconds), stored in a
     scratch store, never in ``data/``. ``"full"``: paper scale; trains what is missing.
-``delta``, ``hidden``, ``seeds``, ``algorithms``, ``semantics``, ``store``
-    select the runs.
+``delta``, ``hidden``, ``seeds``, ``algorithms``, ``semantics``, ``trials``, ``store``
+    select the runs (``trials``: the trial regime, ``"reset"`` or ``"continuous"``).
 """
 
 from __future__ import annotations
@@ -133,6 +133,7 @@ def specs_for(
     delta: float,
     hidden: int,
     semantics: str = "neurogym1",
+    trials: str = "reset",
 ) -> list[RunSpec]:
     """The run specs a chapter needs, validated before any compute.
 
@@ -140,7 +141,7 @@ def specs_for(
     so the whole chapter runs in seconds (the networks do not learn the task).
     """
     _check(mode, algorithms, seeds)
-    task = TaskConfig(semantics=semantics)
+    task = TaskConfig(semantics=semantics, trials=trials)
     profile = "smoke" if mode == "smoke" else "paper"
     if mode == "smoke" and int(hidden) != SMOKE_HIDDEN:
         log.warning(

@@ -179,15 +179,27 @@ def variants_sweep(profile: str, trials: str = "continuous") -> list[SweepTask]:
     and SL × seeds, in the trial regime ``trials``; the baseline (no change) included. A
     variant that leaves an algorithm's run unchanged (plain cross-entropy for PPO) shares
     the baseline's run."""
-    net, tr, cc = _trainers(profile)
+    return _variant_tasks(profile, trials, ("baseline", *VARIANTS))
+
+
+def default_sweep(profile: str, trials: str = "reset") -> list[SweepTask]:
+    """The default networks behind claims 1–4 and S (PPO and SL at the default δ × seeds; the
+    paper profile keeps checkpoints of seeds :data:`lib.profiles.CHECKPOINT_SEEDS`): the same
+    tasks as the initialization sweep's at that δ."""
+    return _variant_tasks(profile, trials, ("baseline",))
+
+
+def _variant_tasks(profile: str, trials: str, names: tuple[str, ...]) -> list[SweepTask]:
+    _, _, cc = _trainers(profile)
     seeds = (0, 1) if profile == "smoke" else PAPER_SEEDS
     out: dict[str, SweepTask] = {}
-    for name in ("baseline", *VARIANTS):
+    for name in names:
         for alg in ("ppo", "sl"):
-            spec = variant_spec(name, alg, 0, profile, trials)
             for s in seeds:
-                spec = dataclasses.replace(spec, seed=s)
-                out.setdefault(spec.run_id, SweepTask(spec, cc, False, _pop_cfg(profile)))
+                spec = variant_spec(name, alg, s, profile, trials)
+                # the baseline is the initialization sweep's default cell, checkpoints included
+                keep = name == "baseline" and profile == "paper" and s in CHECKPOINT_SEEDS
+                out.setdefault(spec.run_id, SweepTask(spec, cc, keep, _pop_cfg(profile)))
     return list(out.values())
 
 
@@ -208,6 +220,7 @@ SWEEPS = {
     "complexity": complexity_sweep,
     "all": all_sweep,
     "variants": variants_sweep,
+    "default": default_sweep,
 }
 
 
@@ -471,9 +484,17 @@ def run_sweep(
         if scheduler:
             client = _connect(scheduler, connect_timeout)
         else:
-            cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
+            import dask
+
+            # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which hands freed
+            # memory back to the kernel at once; the page faults of re-allocating it made
+            # training 3x slower (benchmarks/README.md). Keep glibc's own dynamic threshold.
+            environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+            environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+                cluster = LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                )
             client = Client(cluster)
         try:
             futs = client.map(
