@@ -18,6 +18,12 @@ from .experiments import REPO
 from .stats import compare_groups
 
 __all__ = [
+    "TRAINED_VARIANTS",
+    "variant_networks",
+    "variant_claims",
+    "verdicts_by_variant",
+    "variant_summary",
+    "VARIANT_LABELS",
     "Variant",
     "VARIANTS",
     "NEUROGYM_STREAM_CSV",
@@ -89,6 +95,21 @@ VARIANTS: tuple[Variant, ...] = (
     ),
 )
 
+#: The variants with networks of their own, in the order shown: ``main`` (the default networks,
+#: reset regime), ``continuous`` (the same in the continuous regime) and the training variants,
+#: trained in the continuous regime (the regime the methods chapter argues is NeuroGym's).
+TRAINED_VARIANTS: tuple[str, ...] = ("main", "continuous", "leaky", "old_noise", "plain_ce")
+#: How the trained variants are named in figures and tables.
+VARIANT_LABELS: dict[str, str] = {
+    "main": "main\n(reset)",
+    "continuous": "continuous",
+    "leaky": "leaky\n(continuous)",
+    "old_noise": "older noise\n(continuous)",
+    "plain_ce": "plain CE\n(continuous)",
+}
+#: The trial regime of the training variants.
+VARIANT_REGIME = "continuous"
+
 #: Per-network accuracies of the stored networks on NeuroGym 1.0.8's own environment, reset and
 #: continuous (``benchmarks/neurogym_stream.py``, run in its side environment).
 NEUROGYM_STREAM_CSV = REPO / "benchmarks" / "neurogym_stream_results.csv"
@@ -97,15 +118,23 @@ NEUROGYM_STREAM_CSV = REPO / "benchmarks" / "neurogym_stream_results.csv"
 def neurogym_stream(path: str | Path = NEUROGYM_STREAM_CSV) -> pd.DataFrame:
     """The NeuroGym-stream check in long form: one row per network and regime.
 
-    Columns: run_id, algorithm, seed, delta, regime (``metrics``: the store's own final
-    accuracy; ``reset``; ``continuous``), accuracy, ci_low, ci_high, n_trials, nonfinite (the
+    Columns: run_id, algorithm, seed, delta, trained (the regime the network was trained in),
+    variant, regime (``metrics``: the store's own final accuracy; ``reset``; ``continuous``:
+    how NeuroGym ran it), accuracy, ci_low, ci_high, n_trials, nonfinite (the
     carried state overflowed during the stream). Empty when the check has not been run.
     """
     path = Path(path)
-    cols = ["run_id", "algorithm", "seed", "delta", "regime", "accuracy", "ci_low", "ci_high"]
+    cols = ["run_id", "algorithm", "seed", "delta", "trained", "variant", "regime", "accuracy"]
+    cols += ["ci_low", "ci_high"]
     if not path.is_file():
         return pd.DataFrame(columns=[*cols, "n_trials", "nonfinite"])
     d = pd.read_csv(path)
+    if "trained_trials" not in d:
+        d["trained_trials"] = "reset"
+    if "variant" not in d:
+        d["variant"] = ""
+    d["trained_trials"] = d.trained_trials.fillna("reset").replace("", "reset")
+    d["variant"] = d.variant.fillna("")
     rows = []
     for _, r in d.iterrows():
         for regime, pre, n in (
@@ -120,6 +149,8 @@ def neurogym_stream(path: str | Path = NEUROGYM_STREAM_CSV) -> pd.DataFrame:
                     "algorithm": r.algorithm,
                     "seed": int(r.seed),
                     "delta": float(r.delta),
+                    "trained": r.trained_trials,
+                    "variant": r.variant,
                     "regime": regime,
                     "accuracy": float(acc),
                     "ci_low": float(r[f"{pre}ci_lo"]),
@@ -284,3 +315,94 @@ def stability_claims(per: pd.DataFrame) -> dict[str, str]:
     )
     c2, c3 = claims_2_3(q)
     return {"2": f"{c2.verdict} ({c2.n})", "3": f"{c3.verdict} ({c3.n})"}
+
+
+def variant_networks(store: str | Path | None = None) -> pd.DataFrame:
+    """One row per stored network of every trained variant (:data:`TRAINED_VARIANTS`): the
+    sweep summary columns (convergence, final accuracy, QP, chaos and divergent fractions of
+    the orbit census, balance) with ``variant``. ``main`` is the default sweep in the reset
+    regime; the others the variants sweep in :data:`VARIANT_REGIME`, where plain
+    cross-entropy's PPO networks are the baseline's (PPO has no cross-entropy). Nothing is
+    computed: networks or censuses not stored yet are simply absent."""
+    from .sweep import summary_table
+
+    main = summary_table("default", "paper", store).assign(variant="main")
+    var = summary_table("variants", "paper", store, trials=VARIANT_REGIME)
+    if var.empty:
+        return main
+    var["variant"] = var.variant.replace({"baseline": "continuous"})
+    ppo = var[(var.variant == "continuous") & (var.algorithm == "ppo")].assign(variant="plain_ce")
+    out = pd.concat([main, var, ppo], ignore_index=True)
+    out["variant"] = pd.Categorical(out.variant, TRAINED_VARIANTS, ordered=True)
+    return out.sort_values(["variant", "algorithm", "seed"]).reset_index(drop=True)
+
+
+def variant_claims(nets: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """Claims 1–3 on the networks of every trained variant (:func:`variant_networks`), with the
+    rules of :func:`lib.claims.claim_performance` and :func:`lib.claims.claims_2_3` applied to
+    the networks stored so far. Returns {claim number: {variant: "VERDICT (n)"}}; a variant
+    without networks of both algorithms is left out."""
+    from .claims import claim_performance, claims_2_3
+
+    out: dict[str, dict[str, str]] = {}
+    for v in TRAINED_VARIANTS:
+        d = nets[nets.variant == v]
+        if not {"ppo", "sl"} <= set(d.algorithm):
+            continue
+        c1 = claim_performance(d)
+        out.setdefault("1", {})[v] = f"{c1.verdict} ({c1.n})"
+        q = d.dropna(subset=["qp_fraction"]) if "qp_fraction" in d else d.iloc[0:0]
+        if {"ppo", "sl"} <= set(q.algorithm):
+            c2, c3 = claims_2_3(q)
+            out.setdefault("2", {})[v] = f"{c2.verdict} ({c2.n})"
+            out.setdefault("3", {})[v] = f"{c3.verdict} ({c3.n})"
+    return out
+
+
+def verdicts_by_variant(
+    store: str | Path | None = None, nets: pd.DataFrame | None = None
+) -> dict[str, dict[str, str]]:
+    """Every stored verdict outside the main one, as {claim number: {variant key: "VERDICT
+    (n)"}} for :func:`claims_by_variant`: claims 1–3 of the trained variants
+    (:func:`variant_claims`, the networks stored so far), the continuous regime's other claims
+    (:func:`lib.claims.claims_table` with ``trials="continuous"``, where tested) and claims 2–3
+    under the linear-stability census. Nothing is computed."""
+    from .claims import claims_table
+
+    nets = variant_networks(store) if nets is None else nets
+    out: dict[str, dict[str, str]] = {}
+    for num, per in variant_claims(nets).items():
+        for v, verdict in per.items():
+            if v != "main":
+                out.setdefault(num, {})[v] = verdict
+    cont = claims_table(
+        store, VARIANT_REGIME, {"balance", "crystallisation", "delta", "complexity"}
+    )
+    for _, r in cont.iterrows():
+        if not str(r.verdict).startswith("NOT TESTED"):
+            out.setdefault(r.claim.split(".")[0], {})["continuous"] = f"{r.verdict} ({r.n})"
+    for num, verdict in stability_claims(stability_per_network(store)).items():
+        out.setdefault(num, {})["linear_stability"] = verdict
+    return out
+
+
+def variant_summary(
+    nets: pd.DataFrame,
+    columns: tuple[str, ...] = ("final_accuracy", "qp_fraction", "divergent_fraction"),
+) -> pd.DataFrame:
+    """Per trained variant and algorithm: networks, and per column the mean over networks with
+    its 95 % bootstrap CI (:func:`lib.stats.bootstrap_ci`); plus converged networks."""
+    from .stats import bootstrap_ci
+
+    rows = []
+    for (v, alg), g in nets.groupby(["variant", "algorithm"], observed=True, sort=True):
+        row: dict[str, object] = {"variant": v, "algorithm": alg, "networks": len(g)}
+        row["converged"] = int(g.converged.sum())
+        for c in columns:
+            x = g[c].dropna() if c in g else pd.Series(dtype=float)
+            lo, hi = bootstrap_ci(x) if len(x) >= 2 else (float("nan"), float("nan"))
+            row[f"{c} n"] = len(x)
+            row[f"{c} mean"] = float(x.mean()) if len(x) else float("nan")
+            row[f"{c} ci_low"], row[f"{c} ci_high"] = lo, hi
+        rows.append(row)
+    return pd.DataFrame(rows)
