@@ -37,6 +37,7 @@ __all__ = [
     "census_config",
     "populations_config",
     "VARIANTS",
+    "VARIANT_REGIME",
     "LEAK_ALPHA",
     "OLD_NOISE_SIGMA",
     "variant_spec",
@@ -70,6 +71,9 @@ LEAK_ALPHA = 0.5
 #: Input noise of the ``old_noise`` variant: σ = 2 gives σ/√dt = 0.2 per step, the older
 #: NeuroGym default (the criterion follows the ideal observer of that task).
 OLD_NOISE_SIGMA = 2.0
+#: The trial regime the training variants are trained in (NeuroGym's; argued in the methods
+#: chapter).
+VARIANT_REGIME = "continuous"
 #: The training-side open choices, each one change to the default run (per part of the spec:
 #: ``task``, ``network`` or a trainer ``ppo`` / ``sl``). A variant that changes nothing for an
 #: algorithm (plain cross-entropy for PPO) is that algorithm's baseline run.

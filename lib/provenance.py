@@ -17,10 +17,16 @@ from .dynamics import OrbitConfig
 from .environment import code_version, cpu_model, environment_info
 from .network import NetworkConfig
 from .ppo import PPOConfig
-from .profiles import CHECKPOINT_SEEDS, DEFAULT_DELTA
+from .profiles import (
+    CHECKPOINT_SEEDS,
+    DEFAULT_DELTA,
+    LEAK_ALPHA,
+    OLD_NOISE_SIGMA,
+    VARIANT_REGIME,
+)
 from .sculpting import SculptConfig
 from .supervised import SLConfig
-from .task import TaskConfig, ideal_observer_accuracy
+from .task import STREAM_TRIALS, TaskConfig, ideal_observer_accuracy
 from .training import FINAL_EVAL_TRIALS, criterion_accuracy
 from .unit_information import InfoConfig
 
@@ -158,6 +164,39 @@ def provenance_table():  # -> pandas.DataFrame
             _REASONS["sculpt.checkpoint_runs"],
         ),
         ("sculpt.level", 0.9, "companion", _REASONS["sculpt.level"]),
+        (
+            "task.stream_trials",
+            STREAM_TRIALS,
+            "companion",
+            "continuous regime: trials per stream in evaluations and analyses; each stream "
+            "starts from h = 0, as a NeuroGym run does",
+        ),
+        (
+            "variants.trials",
+            VARIANT_REGIME,
+            "companion",
+            "the training variants of chapter 8 are trained in NeuroGym's trial regime "
+            "(methods: trial regime)",
+        ),
+        (
+            "variants.leaky.alpha",
+            LEAK_ALPHA,
+            "companion",
+            "alpha = dt/tau with tau = 200 ms; the paper's network has no stated leak",
+        ),
+        (
+            "variants.old_noise.sigma",
+            OLD_NOISE_SIGMA,
+            "NeuroGym",
+            f"sigma/sqrt(dt) = {OLD_NOISE_SIGMA / TaskConfig().dt ** 0.5:g} per step, the older "
+            "NeuroGym default; the criterion follows that task's ideal observer",
+        ),
+        (
+            "variants.plain_ce.decision_weight",
+            1.0,
+            "NeuroGym",
+            "every step weighted equally, as NeuroGym's supervised example; PPO unchanged",
+        ),
         (
             "information.copnorm_ties",
             "average",

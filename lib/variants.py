@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .experiments import REPO
+from .profiles import VARIANT_REGIME
 from .stats import compare_groups
 
 __all__ = [
@@ -107,8 +108,6 @@ VARIANT_LABELS: dict[str, str] = {
     "old_noise": "older noise\n(continuous)",
     "plain_ce": "plain CE\n(continuous)",
 }
-#: The trial regime of the training variants.
-VARIANT_REGIME = "continuous"
 
 #: Per-network accuracies of the stored networks on NeuroGym 1.0.8's own environment, reset and
 #: continuous (``benchmarks/neurogym_stream.py``, run in its side environment).
@@ -347,7 +346,7 @@ def variant_claims(nets: pd.DataFrame) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for v in TRAINED_VARIANTS:
         d = nets[nets.variant == v]
-        if not {"ppo", "sl"} <= set(d.algorithm):
+        if d.empty or not {"ppo", "sl"} <= set(d.algorithm):
             continue
         c1 = claim_performance(d)
         out.setdefault("1", {})[v] = f"{c1.verdict} ({c1.n})"
@@ -394,6 +393,8 @@ def variant_summary(
     its 95 % bootstrap CI (:func:`lib.stats.bootstrap_ci`); plus converged networks."""
     from .stats import bootstrap_ci
 
+    if nets.empty:
+        return pd.DataFrame(columns=["variant", "algorithm", "networks", "converged"])
     rows = []
     for (v, alg), g in nets.groupby(["variant", "algorithm"], observed=True, sort=True):
         row: dict[str, object] = {"variant": v, "algorithm": alg, "networks": len(g)}

@@ -37,10 +37,22 @@ def test_notebook_runs_in_smoke_mode_with_injected_parameters(nb, tmp_path):
 #: example seed that is not selected, lists given as papermill's ``-p`` gives them (text).
 OTHER_PARAMETERS = {
     "00_claims": {},
-    "01_training": {"algorithms": ["sl"], "seeds": "[3]", "delta": 0.05, "n_behaviour_trials": 200},
-    "02_attractor_taxonomy": {"algorithms": ["ppo"], "seeds": [2], "grid": 5, "example_seed": 7},
+    "01_training": {
+        "algorithms": ["sl"],
+        "seeds": "[3]",
+        "delta": 0.05,
+        "n_behaviour_trials": 200,
+        "trials": "continuous",
+    },
+    "02_attractor_taxonomy": {
+        "algorithms": ["ppo"],
+        "seeds": [2],
+        "grid": 5,
+        "example_seed": 7,
+        "trials": "continuous",
+    },
     "03_balance": {"algorithms": ["sl"], "seeds": "[1]", "workers": 1},
-    "04_initialization": {"workers": 1},
+    "04_initialization": {"workers": 1, "trials": "continuous"},
     "05_task_complexity": {"workers": 1},
     "06_sculpting": {"algorithms": ["ppo"], "seeds": [1], "example_seed": 5, "level": 0.8},
     "07_information": {"algorithms": "[sl]", "seeds": [2], "delta": 0.15},

@@ -235,3 +235,20 @@ def test_variants_sweep_is_seed_complete_and_labelled():
     assert {t.spec.run_id for t in get_sweep("initialization", "paper")} & reset
     assert sweep_label("all", "paper") == "all-paper"
     assert sweep_label("all", "paper", "continuous") == "all-paper-continuous"
+
+
+def test_command_line_takes_the_regime(tmp_path, capsys):
+    from lib.__main__ import build_parser, main, train_spec
+
+    base = ["train", "--algorithm", "sl", "--seed", "0"]
+    args = build_parser().parse_args([*base, "--trials", "continuous"])
+    assert train_spec(args).task.trials == "continuous"
+    assert train_spec(build_parser().parse_args(base)).run_id == RunSpec("sl", 0).run_id
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*base, "--trials", "episodic"])
+    rc = main(
+        ["sweep", "default", "--profile", "smoke", "--trials", "continuous", "--status"]
+        + ["--store", str(tmp_path)]
+    )
+    assert rc == 0
+    assert "sweep default (smoke, continuous trials): 4 tasks: 4 missing" in capsys.readouterr().out

@@ -4,6 +4,7 @@ table read in long form."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from lib import variants as va
 
@@ -57,3 +58,57 @@ def test_stability_claims_use_the_chapter_2_rules():
     assert va.robustness_verdict("DOES NOT HOLD", {"linear_stability": out["3"]}).startswith(
         "does not hold in any"
     )
+
+
+def _nets(variant: str, rl_qp: float, sl_qp: float, n: int = 4) -> pd.DataFrame:
+    rows = []
+    for alg, qp in (("ppo", rl_qp), ("sl", sl_qp)):
+        for s in range(n):
+            rows.append(
+                {
+                    "variant": variant,
+                    "algorithm": alg,
+                    "seed": s,
+                    "converged": True,
+                    "final_accuracy": 0.90 + 0.001 * s,
+                    "qp_fraction": qp + 0.01 * s,
+                    "qp_fraction_low_coh": qp + 0.02 * s,
+                    "divergent_fraction": 0.0,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_variant_claims_apply_the_chapter_rules_per_variant():
+    """Known answers: RL with more QP than SL (every RL network has some) makes claim 2 HOLD;
+    SL above RL makes it PARTLY and claim 3 DOES NOT HOLD; a one-algorithm variant is left
+    out; every verdict carries its n."""
+    nets = pd.concat(
+        [
+            _nets("main", 0.01, 0.3),
+            _nets("continuous", 0.4, 0.05),
+            _nets("leaky", 0.2, 0.0).query("algorithm == 'ppo'"),
+        ]
+    )
+    out = va.variant_claims(nets)
+    assert out["2"]["main"] == "PARTLY (4 RL + 4 SL)"
+    assert out["3"]["main"] == "DOES NOT HOLD (4 RL + 4 SL)"
+    assert out["2"]["continuous"] == "HOLDS (4 RL + 4 SL)"
+    assert out["3"]["continuous"].startswith("PARTLY")  # below RL but not below 0.02
+    assert out["1"]["continuous"] == "HOLDS (4 RL + 4 SL)"
+    assert "leaky" not in out["1"]
+
+
+def test_variant_summary_means_and_bootstrap_cis():
+    s = va.variant_summary(_nets("continuous", 0.4, 0.05, n=5))
+    rl = s[s.algorithm == "ppo"].iloc[0]
+    assert rl["networks"] == 5 and rl["converged"] == 5
+    assert rl["qp_fraction mean"] == pytest.approx(0.42)
+    assert rl["qp_fraction ci_low"] <= 0.42 <= rl["qp_fraction ci_high"]
+    assert rl["divergent_fraction ci_low"] == rl["divergent_fraction ci_high"] == 0.0
+
+
+def test_empty_store_has_no_variant_networks(tmp_path):
+    nets = va.variant_networks(tmp_path)
+    assert nets.empty
+    assert va.variant_claims(nets) == {}
