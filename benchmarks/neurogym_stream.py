@@ -24,10 +24,10 @@ random action itself, so the agent never sees that trial's first observation.
 
 Before the evaluation the script checks the input mapping: for ``--check-trials`` trials it
 compares NeuroGym's observations (a noise-free twin env, ``sigma=0``, same seed, hence the
-same trials) against ``lib.task.sample_trials(noise=False)`` with the same context,
+same trials) against ``lib.core.task.sample_trials(noise=False)`` with the same context,
 coherences and delay, period by period; the noise std per period and channel (NeuroGym vs
 ours); the trial parameter distributions of the evaluation stream vs ours; and that
-``lib.network.simulate_numpy`` on those NeuroGym observations makes the same choices as the
+``lib.core.network.simulate_numpy`` on those NeuroGym observations makes the same choices as the
 evaluation loop.
 
 Usage (from the repository root, in the project's environment; the NeuroGym part runs in
@@ -377,9 +377,9 @@ def _parse_seeds(s: str) -> list[int]:
 
 def select_runs(a: argparse.Namespace) -> list[dict[str, Any]]:
     """The stored runs chosen by id or by (algorithm, delta, seeds, hidden, level)."""
-    from lib.profiles import variant_of
-    from lib.store import RunSpec
-    from lib.task import TaskConfig, level_of
+    from lib.core.task import TaskConfig, level_of
+    from lib.pipelines.profiles import variant_of
+    from lib.store.runs import RunSpec
 
     runs = []
     for cfg_file in sorted(RUNS.glob("*/config.json")):
@@ -476,12 +476,12 @@ def exact_delay_mean(cfg: Any) -> float:
 def obs_check(
     run: dict[str, Any], arr: dict[str, np.ndarray], seed: int, delay_200k: float
 ) -> dict[str, Any]:
-    """NeuroGym's observations vs ``lib.task.sample_trials``, period by period."""
+    """NeuroGym's observations vs ``lib.core.task.sample_trials``, period by period."""
     import torch
     from scipy.stats import chi2_contingency
 
-    from lib.network import load_weights_npz, simulate_numpy
-    from lib.task import TaskConfig, sample_trial_params, sample_trials
+    from lib.core.network import load_weights_npz, simulate_numpy
+    from lib.core.task import TaskConfig, sample_trial_params, sample_trials
 
     cfg = TaskConfig.from_dict(run["task"])
     clean, noisy, starts, prm = (

@@ -2,8 +2,8 @@
 
 Foundation (250 units, 2 torch threads by default):
 
-1. PPO environment steps per second of :func:`lib.ppo.train_ppo`: *rollout only* (batched
-   :class:`lib.task.CtxDMEnv` step + :class:`lib.network.RNN` policy step, no update) and
+1. PPO environment steps per second of :func:`lib.train.ppo.train_ppo`: *rollout only* (batched
+   :class:`lib.core.task.CtxDMEnv` step + :class:`lib.core.network.RNN` policy step, no update) and
    *end to end* (rollouts + PPO updates over a fixed budget, criterion out of reach);
 2. time to criterion of PPO and SL with their default configurations, per seed and the
    median over seeds 100, 101, 102 (not the seeds of the stored runs);
@@ -54,10 +54,10 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from lib.network import RNN, NetworkConfig  # noqa: E402
-from lib.ppo import PPOConfig, train_ppo  # noqa: E402
-from lib.supervised import SLConfig, train_supervised  # noqa: E402
-from lib.task import N_ACTIONS, CtxDMEnv, TaskConfig  # noqa: E402
+from lib.core.network import RNN, NetworkConfig  # noqa: E402
+from lib.core.task import N_ACTIONS, CtxDMEnv, TaskConfig  # noqa: E402
+from lib.train.ppo import PPOConfig, train_ppo  # noqa: E402
+from lib.train.supervised import SLConfig, train_supervised  # noqa: E402
 
 SB3_VENV = HERE / ".venv-sb3"
 SB3_REQUIREMENTS = HERE / "sb3_requirements.txt"
@@ -72,7 +72,7 @@ TARGETS = {"ppo_median_s": 180.0, "sl_median_s": 60.0, "ratio_vs_sb3": 20.0}
 def rollout_rate(hidden: int, n_envs: int, steps: int, repeats: int = 3) -> dict[str, Any]:
     """Env steps/s of the batched rollout, without any update.
 
-    The loop is the rollout of :func:`lib.ppo.train_ppo`: state reset where a trial starts,
+    The loop is the rollout of :func:`lib.train.ppo.train_ppo`: state reset where a trial starts,
     one RNN step, policy logits, a sampled action, the value head, ``env.step``. Also timed:
     ``env.step`` alone with uniformly random actions. Each figure is the median of
     ``repeats`` timings of ``steps`` vector steps.
@@ -113,7 +113,7 @@ def rollout_rate(hidden: int, n_envs: int, steps: int, repeats: int = 3) -> dict
 
 
 def training_rate(hidden: int, max_trials: int, seed: int = 100) -> dict[str, Any]:
-    """End-to-end env steps/s of :func:`lib.ppo.train_ppo` over a fixed budget.
+    """End-to-end env steps/s of :func:`lib.train.ppo.train_ppo` over a fixed budget.
 
     Default :class:`PPOConfig` but ``max_trials`` (the budget), ``eval_every`` beyond the
     budget (a single evaluation, at the end) and ``criterion_fraction=1`` so the run cannot
@@ -463,8 +463,8 @@ def foundation(a: argparse.Namespace) -> dict[str, Any]:
 # ---- dynamics ------------------------------------------------------------------------------
 def census_time(alg: str, quick: bool) -> dict[str, Any]:
     """Wall time of the census of the stored network (``alg``, seed 0)."""
-    from lib.census import CensusConfig, compute_census
-    from lib.store import RunSpec, Store
+    from lib.analysis.census import CensusConfig, compute_census
+    from lib.store.runs import RunSpec, Store
 
     run = Store().load(RunSpec(alg, 0))
     cfg = CensusConfig(grid=5) if quick else CensusConfig()
@@ -484,9 +484,9 @@ def census_time(alg: str, quick: bool) -> dict[str, Any]:
 
 def fixed_points_race(alg: str, n_starts: int, max_iters: int) -> dict[str, Any]:
     """Exact ReLU fixed points vs Golub-style Adam on the delay-period map of a stored net."""
-    from lib.census import initial_states, network_arrays, stimulus_inputs
-    from lib.dynamics import adam_fixed_points, relu_fixed_points
-    from lib.store import RunSpec, Store
+    from lib.analysis.census import initial_states, network_arrays, stimulus_inputs
+    from lib.analysis.dynamics import adam_fixed_points, relu_fixed_points
+    from lib.store.runs import RunSpec, Store
 
     run = Store().load(RunSpec(alg, 0))
     A = network_arrays(run)
@@ -552,9 +552,9 @@ def dynamics(a: argparse.Namespace) -> dict[str, Any]:
 def analyses(a: argparse.Namespace) -> dict[str, Any]:
     """Chapter 3 and 7 analyses of one stored 250-unit network each (populations + robustness,
     and the information analysis), timed without the cache. Target: <= 30 s for all three."""
-    from lib.balance import BalanceConfig, compute_balance
-    from lib.store import RunSpec, Store
-    from lib.unit_information import InfoConfig, compute_unit_information
+    from lib.analysis.balance import BalanceConfig, compute_balance
+    from lib.analysis.unit_information import InfoConfig, compute_unit_information
+    from lib.store.runs import RunSpec, Store
 
     print("== analyses (populations + robustness, information) ==", flush=True)
     out: dict[str, Any] = {"runs": []}

@@ -10,9 +10,9 @@ Set-up, chosen to be as close as sb3-contrib allows to the companion's trainer:
   NeuroGym's own maker, which turns the Gymnasium env checker off);
 * ``MlpLstmPolicy`` with one LSTM of ``--hidden`` units shared by actor and critic
   (``shared_lstm=True, enable_critic_lstm=False, net_arch=[]``): one recurrent core, two
-  linear heads, like :class:`lib.network.RNN` (an LSTM has 4x the recurrent weights of a
+  linear heads, like :class:`lib.core.network.RNN` (an LSTM has 4x the recurrent weights of a
   vanilla RNN; a vanilla RNN core is not offered);
-* the update schedule of :class:`lib.ppo.PPOConfig`: ``n_epochs=4`` passes over 4
+* the update schedule of :class:`lib.train.ppo.PPOConfig`: ``n_epochs=4`` passes over 4
   minibatches per rollout, lr 3e-4, gamma 0.99, GAE 0.95, clip 0.2, ent 0.01, vf 0.5,
   max grad norm 0.5 (``--preset matched``, the default). ``--preset defaults`` keeps
   RecurrentPPO's own defaults instead (what a user gets out of the box) and sets only

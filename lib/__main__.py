@@ -19,10 +19,10 @@ import sys
 
 import torch
 
-from .network import NetworkConfig
-from .store import ALGORITHMS, RunSpec, Store, StoreError, spec_from_options
-from .task import SEMANTICS, TRIAL_REGIMES, TaskConfig
-from .training import MAX_SEED, TrainingDivergedError
+from lib.core.network import NetworkConfig
+from lib.core.task import SEMANTICS, TRIAL_REGIMES, TaskConfig
+from lib.store.runs import ALGORITHMS, RunSpec, Store, StoreError, spec_from_options
+from lib.train.training import MAX_SEED, TrainingDivergedError
 
 log = logging.getLogger("lib")
 
@@ -185,7 +185,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from .sweep import (
+    from lib.pipelines.sweep import (
         SchedulerError,
         check_scheduler_address,
         get_sweep,
@@ -240,7 +240,7 @@ def _selected(args: argparse.Namespace, st: Store, checkpoints: bool = False):
 
 
 def _cmd_census(args: argparse.Namespace) -> int:
-    from .census import CensusConfig, census
+    from lib.analysis.census import CensusConfig, census
 
     cfg = CensusConfig(grid=args.grid)
     st = Store(args.store)
@@ -253,7 +253,7 @@ def _cmd_census(args: argparse.Namespace) -> int:
 
 
 def _cmd_sculpt(args: argparse.Namespace) -> int:
-    from .sculpting import crystallisation_point, sculpting_table
+    from lib.analysis.sculpting import crystallisation_point, sculpting_table
 
     torch.set_num_threads(1)
     st = Store(args.store)

@@ -1,0 +1,159 @@
+"""The two profiles, ``smoke`` and ``paper``, and the settings several layers share, each
+written once.
+
+``paper`` is the companion's defaults (the config dataclasses' own defaults, 250 units, the
+seeds and δ grid of the sweeps); ``smoke`` is tiny networks and budgets that run in seconds and
+prove only that the code runs. The sweeps (:mod:`lib.pipelines.sweep`) and the notebooks' run selection
+(:mod:`lib.pipelines.experiments`) both take their trainer settings from here, so a smoke run of a
+chapter and of a sweep are the same run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from lib.analysis.census import CensusConfig
+from lib.analysis.dynamics import OrbitConfig
+from lib.analysis.sculpting import SculptConfig
+from lib.core.network import NetworkConfig
+from lib.core.task import TRIAL_REGIMES, task_for_level
+from lib.store.runs import RunSpec
+from lib.train.ppo import PPOConfig
+from lib.train.supervised import SLConfig
+
+__all__ = [
+    "PROFILES",
+    "SMOKE_HIDDEN",
+    "PAPER_SEEDS",
+    "CHECKPOINT_SEEDS",
+    "DEFAULT_DELTA",
+    "LOW_COHERENCE",
+    "SMOKE_ORBIT",
+    "SMOKE_CENSUS",
+    "SMOKE_POPULATIONS",
+    "trainers",
+    "network",
+    "census_config",
+    "populations_config",
+    "VARIANTS",
+    "VARIANT_REGIME",
+    "LEAK_ALPHA",
+    "OLD_NOISE_SIGMA",
+    "variant_spec",
+    "variant_of",
+]
+
+PROFILES = ("smoke", "paper")
+#: Network size of the smoke profile.
+SMOKE_HIDDEN = 16
+#: Seeds of every paper-scale ensemble (claims 1–4 use the default configuration's).
+PAPER_SEEDS: tuple[int, ...] = tuple(range(10))
+#: Runs of the default configuration whose checkpoints are kept (the training-history subset).
+CHECKPOINT_SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
+#: The default initialisation width.
+DEFAULT_DELTA: float = NetworkConfig.delta
+#: Grid points with both |c1| and |c2| at most this (percent) count as low coherence: the
+#: task's coherences ±5 and ±15 %, not ±50 %.
+LOW_COHERENCE = 15.0
+#: Orbit settings of the smoke profile (short transients and records).
+SMOKE_ORBIT = OrbitConfig(n_transient=50, n_record=200, max_period=8)
+#: Census of the smoke profile: a 3 × 3 grid, one trial state.
+SMOKE_CENSUS = CensusConfig(grid=3, n_trial_states=1, orbit=SMOKE_ORBIT)
+#: Populations settings of the smoke profile.
+SMOKE_POPULATIONS = SculptConfig(n_trials=40, eval_trials=100)
+
+
+#: Leak of the ``leaky`` variant: α = dt/τ with τ = 200 ms (two steps of dt = 100 ms), a
+#: companion choice: the slowest time constant that still lets one stimulus period (7 steps)
+#: move the state several time constants.
+LEAK_ALPHA = 0.5
+#: Input noise of the ``old_noise`` variant: σ = 2 gives σ/√dt = 0.2 per step, the older
+#: NeuroGym default (the criterion follows the ideal observer of that task).
+OLD_NOISE_SIGMA = 2.0
+#: The trial regime the training variants are trained in (NeuroGym's; argued in the methods
+#: chapter).
+VARIANT_REGIME = "continuous"
+#: The training-side open choices, each one change to the default run (per part of the spec:
+#: ``task``, ``network`` or a trainer ``ppo`` / ``sl``). A variant that changes nothing for an
+#: algorithm (plain cross-entropy for PPO) is that algorithm's baseline run.
+VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
+    "leaky": {"network": {"alpha": LEAK_ALPHA}},
+    "old_noise": {"task": {"sigma": OLD_NOISE_SIGMA}},
+    "plain_ce": {"sl": {"decision_weight": 1.0}},
+}
+
+
+def _check(profile: str) -> None:
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILES}")
+
+
+def trainers(profile: str) -> dict[str, PPOConfig | SLConfig]:
+    """The trainer settings per algorithm of a profile."""
+    _check(profile)
+    if profile == "smoke":
+        return {
+            "ppo": PPOConfig(
+                n_envs=16,
+                n_steps=16,
+                n_minibatches=2,
+                n_epochs=1,
+                eval_every=2,
+                eval_trials=100,
+                max_trials=200,
+            ),
+            "sl": SLConfig(batch=16, eval_every=5, eval_trials=100, max_trials=320),
+        }
+    return {"ppo": PPOConfig(), "sl": SLConfig()}
+
+
+def network(profile: str, delta: float = DEFAULT_DELTA, hidden: int | None = None) -> NetworkConfig:
+    """The network of a profile at ``delta`` (smoke: :data:`SMOKE_HIDDEN` units whatever
+    ``hidden`` says; paper: ``hidden``, default 250)."""
+    _check(profile)
+    if profile == "smoke":
+        return NetworkConfig(hidden=SMOKE_HIDDEN, delta=float(delta))
+    return NetworkConfig(
+        hidden=int(hidden) if hidden is not None else NetworkConfig.hidden, delta=float(delta)
+    )
+
+
+def census_config(profile: str) -> CensusConfig:
+    """The census settings of a profile."""
+    _check(profile)
+    return SMOKE_CENSUS if profile == "smoke" else CensusConfig()
+
+
+def populations_config(profile: str) -> SculptConfig:
+    """The populations settings of a profile."""
+    _check(profile)
+    return SMOKE_POPULATIONS if profile == "smoke" else SculptConfig()
+
+
+def variant_spec(
+    name: str, algorithm: str, seed: int, profile: str = "paper", trials: str = "reset"
+) -> RunSpec:
+    """The run of a training variant (``baseline``: the default run) at the default δ.
+
+    Raises ``ValueError`` for an unknown variant, profile or trial regime.
+    """
+    _check(profile)
+    if name != "baseline" and name not in VARIANTS:
+        raise ValueError(f"unknown variant {name!r}; choose baseline or one of {list(VARIANTS)}")
+    if trials not in TRIAL_REGIMES:
+        raise ValueError(f"unknown trial regime {trials!r}; choose one of {TRIAL_REGIMES}")
+    change = VARIANTS.get(name, {})
+    task = task_for_level("standard", trials=trials, **change.get("task", {}))
+    net = dataclasses.replace(network(profile), **change.get("network", {}))
+    trainer = dataclasses.replace(trainers(profile)[algorithm], **change.get(algorithm, {}))
+    return RunSpec(algorithm, seed, task, net, trainer)
+
+
+def variant_of(spec: RunSpec, profile: str = "paper") -> str | None:
+    """The training variant a run is (``baseline`` for the default run, which is also the
+    ``plain_ce`` variant's PPO run), or None."""
+    for name in ("baseline", *VARIANTS):
+        if variant_spec(name, spec.algorithm, spec.seed, profile, spec.task.trials) == spec:
+            return name
+    return None

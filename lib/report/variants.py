@@ -1,0 +1,409 @@
+"""The open choices behind the verdicts (issue 10's variants): what each variant changes,
+whether its results are stored, and the verdicts it gives, side by side with the main ones.
+
+A *variant* changes one choice the paper leaves open, either in training (the trial regime, a
+leaky network, the older input noise, plain cross-entropy) or in the analysis (a longer census
+horizon, a linear-stability census). The main verdicts are those of :func:`lib.report.claims.claims_table`
+(reset regime, orbit census). This module reads what is stored and never computes anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from lib.analysis.stats import compare_groups
+from lib.pipelines.experiments import REPO
+from lib.pipelines.profiles import VARIANT_REGIME
+
+__all__ = [
+    "TRAINED_VARIANTS",
+    "variant_networks",
+    "variant_claims",
+    "verdicts_by_variant",
+    "variant_summary",
+    "VARIANT_LABELS",
+    "Variant",
+    "VARIANTS",
+    "NEUROGYM_STREAM_CSV",
+    "neurogym_stream",
+    "stream_summary",
+    "variants_status",
+    "robustness_verdict",
+    "claims_by_variant",
+    "stability_per_network",
+    "stability_claims",
+]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One open choice changed from the companion's default."""
+
+    key: str
+    name: str
+    kind: str  # "training" or "analysis"
+    change: str
+    default: str
+
+
+VARIANTS: tuple[Variant, ...] = (
+    Variant(
+        "continuous",
+        "continuous trial regime",
+        "training",
+        "the recurrent state carried from trial to trial, as NeuroGym's Dataset and TrialEnv run "
+        "trials (SL on windows cut across trial boundaries; PPO never resets)",
+        "h = 0 at every trial start",
+    ),
+    Variant(
+        "leaky",
+        "leaky network",
+        "training",
+        "α < 1 (a time constant τ > dt)",
+        "α = 1 (no leak)",
+    ),
+    Variant(
+        "old_noise",
+        "older NeuroGym input noise",
+        "training",
+        "σ/√dt ≈ 0.2 per step, criterion following the ideal observer",
+        "0.1 per step",
+    ),
+    Variant(
+        "plain_ce",
+        "SL with plain cross-entropy",
+        "training",
+        "every step weighted equally (NeuroGym's supervised example)",
+        "decision step weighted 5×",
+    ),
+    Variant(
+        "long_horizon",
+        "census horizon 10× longer",
+        "analysis",
+        "10,000 transient + 20,000 recorded steps per orbit",
+        "1,000 + 2,000",
+    ),
+    Variant(
+        "linear_stability",
+        "linear-stability census",
+        "analysis",
+        "per grid point, the exact fixed points and their Jacobian spectra; a Neimark–Sacker (QP) "
+        "candidate where no stable fixed point exists and an unstable focus does",
+        "orbits followed and classified (Lyapunov exponents, Birkhoff averages)",
+    ),
+)
+
+#: The variants with networks of their own, in the order shown: ``main`` (the default networks,
+#: reset regime), ``continuous`` (the same in the continuous regime) and the training variants,
+#: trained in the continuous regime (the regime the methods chapter argues is NeuroGym's).
+TRAINED_VARIANTS: tuple[str, ...] = ("main", "continuous", "leaky", "old_noise", "plain_ce")
+#: How the trained variants are named in figures and tables.
+VARIANT_LABELS: dict[str, str] = {
+    "main": "main\n(reset)",
+    "continuous": "continuous",
+    "leaky": "leaky\n(continuous)",
+    "old_noise": "older noise\n(continuous)",
+    "plain_ce": "plain CE\n(continuous)",
+}
+
+#: Per-network accuracies of the stored networks on NeuroGym 1.0.8's own environment, reset and
+#: continuous (``benchmarks/neurogym_stream.py``, run in its side environment).
+NEUROGYM_STREAM_CSV = REPO / "benchmarks" / "neurogym_stream_results.csv"
+
+
+def neurogym_stream(path: str | Path = NEUROGYM_STREAM_CSV) -> pd.DataFrame:
+    """The NeuroGym-stream check in long form: one row per network and regime.
+
+    Columns: run_id, algorithm, seed, delta, trained (the regime the network was trained in),
+    variant, regime (``metrics``: the store's own final accuracy; ``reset``; ``continuous``:
+    how NeuroGym ran it), accuracy, ci_low, ci_high, n_trials, nonfinite (the
+    carried state overflowed during the stream). Empty when the check has not been run.
+    """
+    path = Path(path)
+    cols = ["run_id", "algorithm", "seed", "delta", "trained", "variant", "regime", "accuracy"]
+    cols += ["ci_low", "ci_high"]
+    if not path.is_file():
+        return pd.DataFrame(columns=[*cols, "n_trials", "nonfinite"])
+    d = pd.read_csv(path)
+    if "trained_trials" not in d:
+        d["trained_trials"] = "reset"
+    if "variant" not in d:
+        d["variant"] = ""
+    d["trained_trials"] = d.trained_trials.fillna("reset").replace("", "reset")
+    d["variant"] = d.variant.fillna("")
+    rows = []
+    for _, r in d.iterrows():
+        for regime, pre, n in (
+            ("metrics", "metrics_", r.metrics_eval_trials),
+            ("reset", "reset_", r.n_trials),
+            ("continuous", "continuous_", r.n_trials),
+        ):
+            acc = r[f"{pre}final_accuracy"] if regime == "metrics" else r[f"{pre}accuracy"]
+            rows.append(
+                {
+                    "run_id": r.run_id,
+                    "algorithm": r.algorithm,
+                    "seed": int(r.seed),
+                    "delta": float(r.delta),
+                    "trained": r.trained_trials,
+                    "variant": r.variant,
+                    "regime": regime,
+                    "accuracy": float(acc),
+                    "ci_low": float(r[f"{pre}ci_lo"]),
+                    "ci_high": float(r[f"{pre}ci_hi"]),
+                    "n_trials": int(n),
+                    "nonfinite": bool(r.continuous_nonfinite > 0)
+                    if regime == "continuous"
+                    else False,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def stream_summary(stream: pd.DataFrame) -> pd.DataFrame:
+    """Per algorithm and regime: networks, mean accuracy with its bootstrap CI over networks,
+    range, and how many networks' carried state overflowed."""
+    rows = []
+    for (alg, regime), g in stream.groupby(["algorithm", "regime"], sort=False):
+        r = compare_groups(g.accuracy, g.accuracy)
+        rows.append(
+            {
+                "algorithm": alg,
+                "regime": regime,
+                "networks": len(g),
+                "mean accuracy": r["mean_a"],
+                "ci_low": r["ci_low_a"],
+                "ci_high": r["ci_high_a"],
+                "min": g.accuracy.min(),
+                "max": g.accuracy.max(),
+                "state overflowed": int(g.nonfinite.sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def variants_status(stored: dict[str, str]) -> pd.DataFrame:
+    """One row per variant: what it changes, the default it replaces, and what is stored
+    (``stored`` maps a variant key to a sentence; absent keys read "not computed yet")."""
+    return pd.DataFrame(
+        [
+            {
+                "variant": v.name,
+                "kind": v.kind,
+                "changes": v.change,
+                "instead of": v.default,
+                "stored": stored.get(v.key, "not computed yet"),
+            }
+            for v in VARIANTS
+        ]
+    )
+
+
+def robustness_verdict(main: str, by_variant: dict[str, str | None]) -> str:
+    """A claim's robustness from its main verdict and its verdict per variant (keys are
+    :data:`VARIANTS` keys; ``None``: not computed): "holds in every variant computed", "does
+    not hold in any", "depends on <variant>", each with how many variants it rests on."""
+    names = {v.key: v.name for v in VARIANTS}
+    # a verdict may carry its n, "PARTLY (3 RL + 3 SL)": compare the verdicts only
+    done = {k: v.split(" (")[0] for k, v in by_variant.items() if v}
+    tail = f" ({len(done)} of {len(by_variant)} variants computed)"
+    if not done:
+        return "not yet tested against any variant" + tail
+    verdicts = {main, *done.values()}
+    if verdicts == {"HOLDS"}:
+        return "holds in every variant computed" + tail
+    if verdicts == {"DOES NOT HOLD"}:
+        return "does not hold in any variant computed" + tail
+    differ = [names.get(k, k) for k, v in done.items() if v != main]
+    if not differ:
+        return f"{main} in every variant computed" + tail
+    return f"depends on the {', '.join(differ)}" + tail
+
+
+def claims_by_variant(
+    main: pd.DataFrame, by_variant: dict[str, dict[str, str]] | None = None
+) -> pd.DataFrame:
+    """Claims × variants: each claim's main verdict (``main`` is
+    :func:`lib.report.claims.claims_table`), its verdict in the continuous trial regime, under every
+    other variant that is stored for some claim (``by_variant`` maps a claim number, e.g.
+    ``"2"``, to {variant key: verdict}), how many variants are not computed yet, and the
+    verdict on robustness (:func:`robustness_verdict`)."""
+    by_variant = by_variant or {}
+    shown = ["continuous"] + [
+        v.key
+        for v in VARIANTS
+        if v.key != "continuous" and any(v.key in d for d in by_variant.values())
+    ]
+    names = {v.key: v.name for v in VARIANTS}
+    rows = []
+    for _, r in main.iterrows():
+        num = r.claim.split(".")[0]
+        per = {v.key: by_variant.get(num, {}).get(v.key) for v in VARIANTS}
+        rows.append(
+            {
+                "claim": r.claim,
+                "main verdict (reset regime, orbit census)": f"{r.verdict} ({r.n})",
+                **{names[k]: per[k] or "not computed yet" for k in shown},
+                "variants not computed yet": ", ".join(
+                    names[k] for k, v in per.items() if not v and k not in shown
+                )
+                or "none",
+                "robustness": robustness_verdict(r.verdict, per),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def stability_per_network(store: str | Path | None = None) -> pd.DataFrame:
+    """The linear-stability census (:mod:`lib.analysis.stability`) of every default network that has
+    one stored, beside its orbit census: one row per network with the NS-candidate fraction
+    (all grid points, low and high coherence), the stable-fixed-point fraction, the orbit
+    census's QP fraction and their agreement (accuracy, Cohen's κ). Nothing is computed."""
+    from lib.analysis.census import CensusConfig, census
+    from lib.analysis.stability import StabilityConfig, agreement, stability_census
+    from lib.pipelines.experiments import resolve_runs, specs_for
+    from lib.pipelines.profiles import DEFAULT_DELTA, LOW_COHERENCE, PAPER_SEEDS
+    from lib.store.runs import Store
+
+    specs = specs_for("book", ["ppo", "sl"], list(PAPER_SEEDS), DEFAULT_DELTA, 250)
+    st = Store(store) if store is not None else None
+    rows = []
+    for spec in specs:
+        try:
+            run = resolve_runs([spec], store, "book", progress=False)[0]
+            g = stability_census(run, StabilityConfig(), st, compute=False)["grid"]
+            o = census(run, CensusConfig(), st, compute=False)["grid"]
+        except FileNotFoundError:
+            continue
+        low = (g.c1.abs() <= LOW_COHERENCE) & (g.c2.abs() <= LOW_COHERENCE)
+        a = agreement(g, o)
+        rows.append(
+            {
+                "algorithm": spec.algorithm,
+                "seed": spec.seed,
+                "ns_fraction": float(g.ns_candidate.mean()),
+                "ns_fraction_low_coh": float(g.ns_candidate[low].mean()),
+                "ns_fraction_high_coh": float(g.ns_candidate[~low].mean()),
+                "stable_fp_fraction": float(g.has_stable_fp.mean()),
+                "no_fp_found_fraction": float((g.n_fixed == 0).mean()),
+                "qp_fraction_orbit": float(o.has_qp.mean()),
+                "agreement": float(a["accuracy"]),
+                "kappa": float(a["kappa"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def stability_claims(per: pd.DataFrame) -> dict[str, str]:
+    """Claims 2 and 3 under the linear-stability census: the rules of
+    :func:`lib.report.claims.claims_2_3` applied to the NS-candidate fraction in place of the QP
+    fraction. Returns {claim number: verdict with its n}; empty without both algorithms."""
+    from lib.report.claims import claims_2_3
+
+    if per.empty or set(per.algorithm) < {"ppo", "sl"}:
+        return {}
+    q = per.rename(
+        columns={
+            "ns_fraction": "qp_fraction",
+            "ns_fraction_low_coh": "qp_fraction_low_coh",
+            "ns_fraction_high_coh": "qp_fraction_high_coh",
+        }
+    )
+    c2, c3 = claims_2_3(q)
+    return {"2": f"{c2.verdict} ({c2.n})", "3": f"{c3.verdict} ({c3.n})"}
+
+
+def variant_networks(store: str | Path | None = None) -> pd.DataFrame:
+    """One row per stored network of every trained variant (:data:`TRAINED_VARIANTS`): the
+    sweep summary columns (convergence, final accuracy, QP, chaos and divergent fractions of
+    the orbit census, balance) with ``variant``. ``main`` is the default sweep in the reset
+    regime; the others the variants sweep in :data:`VARIANT_REGIME`, where plain
+    cross-entropy's PPO networks are the baseline's (PPO has no cross-entropy). Nothing is
+    computed: networks or censuses not stored yet are simply absent."""
+    from lib.pipelines.sweep import summary_table
+
+    main = summary_table("default", "paper", store).assign(variant="main")
+    var = summary_table("variants", "paper", store, trials=VARIANT_REGIME)
+    if var.empty:
+        return main
+    var["variant"] = var.variant.replace({"baseline": "continuous"})
+    ppo = var[(var.variant == "continuous") & (var.algorithm == "ppo")].assign(variant="plain_ce")
+    out = pd.concat([main, var, ppo], ignore_index=True)
+    out["variant"] = pd.Categorical(out.variant, TRAINED_VARIANTS, ordered=True)
+    return out.sort_values(["variant", "algorithm", "seed"]).reset_index(drop=True)
+
+
+def variant_claims(nets: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """Claims 1–3 on the networks of every trained variant (:func:`variant_networks`), with the
+    rules of :func:`lib.report.claims.claim_performance` and :func:`lib.report.claims.claims_2_3` applied to
+    the networks stored so far. Returns {claim number: {variant: "VERDICT (n)"}}; a variant
+    without networks of both algorithms is left out."""
+    from lib.report.claims import claim_performance, claims_2_3
+
+    out: dict[str, dict[str, str]] = {}
+    for v in TRAINED_VARIANTS:
+        d = nets[nets.variant == v]
+        if d.empty or not {"ppo", "sl"} <= set(d.algorithm):
+            continue
+        c1 = claim_performance(d)
+        out.setdefault("1", {})[v] = f"{c1.verdict} ({c1.n})"
+        q = d.dropna(subset=["qp_fraction"]) if "qp_fraction" in d else d.iloc[0:0]
+        if {"ppo", "sl"} <= set(q.algorithm):
+            c2, c3 = claims_2_3(q)
+            out.setdefault("2", {})[v] = f"{c2.verdict} ({c2.n})"
+            out.setdefault("3", {})[v] = f"{c3.verdict} ({c3.n})"
+    return out
+
+
+def verdicts_by_variant(
+    store: str | Path | None = None, nets: pd.DataFrame | None = None
+) -> dict[str, dict[str, str]]:
+    """Every stored verdict outside the main one, as {claim number: {variant key: "VERDICT
+    (n)"}} for :func:`claims_by_variant`: claims 1–3 of the trained variants
+    (:func:`variant_claims`, the networks stored so far), the continuous regime's other claims
+    (:func:`lib.report.claims.claims_table` with ``trials="continuous"``, where tested) and claims 2–3
+    under the linear-stability census. Nothing is computed."""
+    from lib.report.claims import claims_table
+
+    nets = variant_networks(store) if nets is None else nets
+    out: dict[str, dict[str, str]] = {}
+    for num, per in variant_claims(nets).items():
+        for v, verdict in per.items():
+            if v != "main":
+                out.setdefault(num, {})[v] = verdict
+    cont = claims_table(
+        store, VARIANT_REGIME, {"balance", "crystallisation", "delta", "complexity"}
+    )
+    for _, r in cont.iterrows():
+        if not str(r.verdict).startswith("NOT TESTED"):
+            out.setdefault(r.claim.split(".")[0], {})["continuous"] = f"{r.verdict} ({r.n})"
+    for num, verdict in stability_claims(stability_per_network(store)).items():
+        out.setdefault(num, {})["linear_stability"] = verdict
+    return out
+
+
+def variant_summary(
+    nets: pd.DataFrame,
+    columns: tuple[str, ...] = ("final_accuracy", "qp_fraction", "divergent_fraction"),
+) -> pd.DataFrame:
+    """Per trained variant and algorithm: networks, and per column the mean over networks with
+    its 95 % bootstrap CI (:func:`lib.analysis.stats.bootstrap_ci`); plus converged networks."""
+    from lib.analysis.stats import bootstrap_ci
+
+    if nets.empty:
+        return pd.DataFrame(columns=["variant", "algorithm", "networks", "converged"])
+    rows = []
+    for (v, alg), g in nets.groupby(["variant", "algorithm"], observed=True, sort=True):
+        row: dict[str, object] = {"variant": v, "algorithm": alg, "networks": len(g)}
+        row["converged"] = int(g.converged.sum())
+        for c in columns:
+            x = g[c].dropna() if c in g else pd.Series(dtype=float)
+            lo, hi = bootstrap_ci(x) if len(x) >= 2 else (float("nan"), float("nan"))
+            row[f"{c} n"] = len(x)
+            row[f"{c} mean"] = float(x.mean()) if len(x) else float("nan")
+            row[f"{c} ci_low"], row[f"{c} ci_high"] = lo, hi
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,188 @@
+"""Linear-stability census on hand-built 2-D ReLU networks with known fixed points; agreement
+and Cohen's kappa on hand-made grids; caching through the store."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import lib.analysis.stability as sb
+from lib.analysis.census import CensusConfig
+from lib.analysis.dynamics import relu_fixed_points
+from lib.core.network import RNN, NetworkConfig
+from lib.store.runs import RunSpec, Store
+from lib.train.supervised import SLConfig
+from lib.train.training import TrainResult
+
+#: Small, fast settings: a 3 × 3 grid, few starts.
+FAST = sb.StabilityConfig(grid=3, n_starts=4, n_iter=100, adam_iters=100)
+H_STAR = np.array([1.0, 1.0])
+
+
+def rotation_scale(r: float, theta: float) -> np.ndarray:
+    """``r`` times the rotation by ``theta``: eigenvalues r·exp(±iθ) (a focus)."""
+    c, s = np.cos(theta), np.sin(theta)
+    return r * np.array([[c, -s], [s, c]])
+
+
+def arrays(W: np.ndarray, h_star: np.ndarray = H_STAR) -> dict[str, np.ndarray]:
+    """A network whose input is ignored (W_in = 0) and whose bias puts a fixed point of the
+    fully active region at ``h_star`` (in the positive orthant): b = (I − W) h*."""
+    n = len(W)
+    return {"W_rec": W, "W_in": np.zeros((n, 7)), "b": (np.eye(n) - W) @ h_star}
+
+
+def brute_force(W: np.ndarray, c: np.ndarray) -> list[np.ndarray]:
+    """Every fixed point of ReLU(W h + c), by solving every activation pattern."""
+    n = len(W)
+    out = []
+    for bits in itertools.product((0, 1), repeat=n):
+        D = np.diag(bits).astype(float)
+        h = np.linalg.solve(np.eye(n) - D @ W, D @ c)
+        if np.allclose(np.maximum(W @ h + c, 0.0), h, atol=1e-12):
+            out.append(h)
+    return out
+
+
+def tables(W: np.ndarray) -> dict[str, pd.DataFrame]:
+    n = len(W)
+    return sb.stability_tables(arrays(W), {0: np.zeros((1, n)), 1: np.zeros((1, n))}, FAST)
+
+
+def test_contracting_focus_is_a_stable_fixed_point_not_ns():
+    W = rotation_scale(0.8, 0.7)
+    t = tables(W)
+    g, f = t["grid"], t["fixed_points"]
+    assert len(g) == 2 * 3 * 3
+    assert (g.n_fixed == 1).all() and g.has_stable_fp.all()
+    assert not g.ns_candidate.any() and not g.ns_strict.any() and not g.has_unstable_focus.any()
+    assert f.spectral_radius.to_numpy() == pytest.approx(0.8, abs=1e-12)
+    assert f.leading_arg.to_numpy() == pytest.approx(0.7, abs=1e-12)
+    assert f.leading_complex.all() and not f.leading_unstable_complex.any()
+    assert (f.n_unstable == 0).all() and (f.n_active == 2).all()
+
+
+def test_expanding_focus_with_bounded_orbits_is_an_ns_candidate():
+    """r = 1.1, θ = 1: the focus at h* = (1, 1) is unstable, no other pattern has a fixed
+    point (brute force), and the single-unit regions contract (W_ii < 1): orbits stay
+    bounded, as on an invariant cycle born in a Neimark–Sacker bifurcation."""
+    W = rotation_scale(1.1, 1.0)
+    c = arrays(W)["b"]
+    assert len(brute_force(W, c)) == 1 and np.all(np.diag(W) < 1)
+    h = np.array([1.05, 1.0])
+    for _ in range(5000):
+        h = np.maximum(W @ h + c, 0.0)
+        assert np.abs(h).max() < 100
+    assert np.linalg.norm(h - H_STAR) > 0.1  # it left the focus
+    t = tables(W)
+    g, f = t["grid"], t["fixed_points"]
+    assert g.ns_candidate.all() and g.ns_strict.all() and not g.has_stable_fp.any()
+    assert (g.n_fixed == 1).all() and (g.n_unstable_focus == 1).all()
+    assert f.spectral_radius.to_numpy() == pytest.approx(1.1, abs=1e-12)
+    assert f.leading_arg.to_numpy() == pytest.approx(1.0, abs=1e-12)
+    assert f.unstable_focus.all() and f.leading_unstable_complex.all() and f.pure_focus.all()
+    assert (f.n_unstable == 2).all() and (f.n_unstable_complex == 2).all()
+
+
+def test_saddle_with_real_unstable_eigenvalue_is_not_ns():
+    """Eigenvalues 0.5 and 2.5 (real), the only fixed point: neither stable nor NS."""
+    W = np.array([[1.5, -1.0], [-1.0, 1.5]])
+    c = arrays(W)["b"]
+    assert len(brute_force(W, c)) == 1
+    t = tables(W)
+    g, f = t["grid"], t["fixed_points"]
+    assert (g.n_fixed == 1).all()
+    assert not g.has_stable_fp.any() and not g.ns_candidate.any() and not g.ns_strict.any()
+    assert f.spectral_radius.to_numpy() == pytest.approx(2.5, abs=1e-12)
+    assert not f.leading_complex.any() and (f.n_unstable == 1).all()
+    assert (f.n_unstable_complex == 0).all() and not f.unstable_focus.any()
+
+
+def test_stable_fixed_point_beside_an_unstable_focus_is_not_ns():
+    """The grid-point rule on the rows of real fixed points: an unstable focus alone is an
+    NS candidate; add a stable fixed point and it is not; no fixed point at all is not."""
+    W = rotation_scale(1.1, 1.0)
+    rows = sb.fixed_point_rows(relu_fixed_points(W, arrays(W)["b"], n_starts=8), 1e-9)
+    assert sb._grid_row({}, rows)["ns_candidate"]
+    stable = dict(rows[0], stable=True, unstable_focus=False, pure_focus=False)
+    g = sb._grid_row({}, [*rows, stable])
+    assert g["has_stable_fp"] and g["has_unstable_focus"] and not g["ns_candidate"]
+    assert not g["ns_strict"] and g["n_fixed"] == 2 and g["n_stable"] == 1
+    assert not sb._grid_row({}, [])["ns_candidate"]
+
+
+def test_exact_fixed_point_solves_the_map():
+    for W in (rotation_scale(0.8, 0.7), rotation_scale(1.1, 1.0), np.array([[1.5, -1], [-1, 1.5]])):
+        c = arrays(W)["b"]
+        fps = relu_fixed_points(W, c, np.zeros((1, 2)), n_starts=8, n_iter=100, adam_iters=100)
+        assert len(fps) == 1
+        h = fps.points[0]
+        assert np.abs(np.maximum(W @ h + c, 0.0) - h).max() < 1e-12
+        assert h == pytest.approx(H_STAR, abs=1e-12)
+    assert (tables(rotation_scale(1.1, 1.0))["fixed_points"].residual < 1e-12).all()
+
+
+def grid(values: list[bool], col: str) -> pd.DataFrame:
+    n = len(values)
+    return pd.DataFrame(
+        {"context": [1] * n, "c1": np.arange(n) * 10.0 - 50, "c2": 0.0, col: values}
+    )
+
+
+def test_agreement_and_kappa_known_answer():
+    ns = [True, True, False, False, False, False, False, False, True, False]
+    qp = [True, False, False, False, False, False, False, False, True, True]
+    a = sb.agreement(grid(ns, "ns_candidate"), grid(qp, "has_qp").iloc[::-1])  # order-free
+    assert (a["both"], a["ns_only"], a["qp_only"], a["neither"], a["n"]) == (2, 1, 1, 6, 10)
+    assert a["accuracy"] == pytest.approx(0.8)
+    # p_e = 0.3·0.3 + 0.7·0.7 = 0.58; κ = (0.8 − 0.58) / 0.42
+    assert a["kappa"] == pytest.approx(0.22 / 0.42)
+    perfect = sb.agreement(grid(ns, "ns_candidate"), grid(ns, "has_qp"))
+    assert perfect["accuracy"] == 1.0 and perfect["kappa"] == pytest.approx(1.0)
+    opposite = sb.agreement(
+        grid([True, False] * 2, "ns_candidate"), grid([False, True] * 2, "has_qp")
+    )
+    assert opposite["accuracy"] == 0.0 and opposite["kappa"] == pytest.approx(-1.0)
+    const = sb.agreement(grid([False] * 4, "ns_candidate"), grid([False] * 4, "has_qp"))
+    assert const["accuracy"] == 1.0 and np.isnan(const["kappa"])
+    with pytest.raises(ValueError, match="grids differ"):
+        sb.agreement(grid(ns, "ns_candidate"), grid(qp[:5], "has_qp"))
+
+
+def test_config_validation_and_provenance():
+    with pytest.raises(ValueError):
+        sb.StabilityConfig(n_starts=-1)
+    with pytest.raises(ValueError):
+        sb.StabilityConfig(grid=0)
+    for f in sb.StabilityConfig.__dataclass_fields__.values():
+        assert set(f.metadata) == {"source", "why"} and f.metadata["why"]
+    assert np.array_equal(sb.StabilityConfig().coherences, CensusConfig().coherences)
+
+
+def test_cached_wrapper_stores_like_the_census(tmp_path):
+    n = 8
+    spec = RunSpec("sl", 0, network=NetworkConfig(hidden=n), trainer=SLConfig(max_trials=64))
+    net = RNN(spec.network, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        net.W_rec.copy_(torch.as_tensor(0.5 * np.eye(n), dtype=torch.float32))
+    st = Store(tmp_path)
+    st.save(spec, TrainResult(net, False, 0.9, None, None, 0, 0, 0.0, 0.5, []))
+    run = st.load(spec)
+    with pytest.raises(FileNotFoundError):
+        sb.stability_census(run, FAST, st, compute=False)
+    res = sb.stability_census(run, FAST, st)
+    g = res["grid"]
+    assert len(g) == 18 and g.has_stable_fp.all() and (g.n_fixed == 1).all()
+    assert not g.ns_candidate.any()
+    (d,) = (tmp_path / "analyses" / run.path.name).glob("stability-*")
+    meta = json.loads((d / "meta.json").read_text())
+    assert meta["weights_sha256"] == run.weights_sha256 and meta["name"] == "stability"
+    assert meta["params"] == {"stability": FAST.to_dict(), "version": sb.STABILITY_VERSION}
+    assert {"checksums.json", "grid.csv", "fixed_points.csv"} <= {p.name for p in d.iterdir()}
+    again = sb.stability_census(run, FAST, st, compute=False)
+    pd.testing.assert_frame_equal(again["grid"], g)

@@ -1,0 +1,26 @@
+"""Statistics helpers against known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lib.analysis.stats import pearson_ci, spearman_ci
+
+
+def test_spearman_monotone_and_independent():
+    x = np.arange(20.0)
+    rho, lo, hi, p = spearman_ci(x, x**3)
+    assert rho == pytest.approx(1.0) and p < 1e-10 and lo == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    rho, lo, hi, p = spearman_ci(rng.normal(size=200), rng.normal(size=200))
+    assert lo < 0 < hi and abs(rho) < 0.15
+    assert all(np.isnan(v) for v in spearman_ci([1, 2], [3, 4]))
+
+
+def test_pearson_of_correlated_gaussians():
+    rng = np.random.default_rng(1)
+    r_true = 0.6
+    z = rng.multivariate_normal([0, 0], [[1, r_true], [r_true, 1]], size=2000)
+    r, lo, hi, p = pearson_ci(z[:, 0], z[:, 1])
+    assert lo < r_true < hi and hi - lo < 0.08 and p < 1e-50

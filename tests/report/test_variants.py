@@ -1,0 +1,114 @@
+"""Variants of the open choices: the robustness rule on known inputs, and the NeuroGym-stream
+table read in long form."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from lib.report import variants as va
+
+
+def test_robustness_rule():
+    keys = [v.key for v in va.VARIANTS]
+    none = dict.fromkeys(keys)
+    assert va.robustness_verdict("HOLDS", none).startswith("not yet tested against any variant")
+    all_hold = dict.fromkeys(keys, "HOLDS")
+    assert va.robustness_verdict("HOLDS", all_hold).startswith("holds in every variant")
+    assert f"{len(keys)} of {len(keys)}" in va.robustness_verdict("HOLDS", all_hold)
+    some = {**none, "continuous": "HOLDS", "leaky": "DOES NOT HOLD"}
+    out = va.robustness_verdict("HOLDS", some)
+    assert out.startswith("depends on the leaky network") and "2 of" in out
+    never = {**none, "continuous": "DOES NOT HOLD"}
+    assert va.robustness_verdict("DOES NOT HOLD", never).startswith("does not hold in any")
+
+
+def test_claims_by_variant_marks_what_is_missing():
+    main = pd.DataFrame([{"claim": "2. hybrid", "verdict": "PARTLY", "n": "10 RL + 10 SL"}])
+    t = va.claims_by_variant(main, {"2": {"linear_stability": "DOES NOT HOLD"}})
+    assert t.loc[0, "linear-stability census"] == "DOES NOT HOLD"
+    assert t.loc[0, "continuous trial regime"] == "not computed yet"
+    assert t.loc[0, "robustness"].startswith("depends on the linear-stability census")
+    assert "leaky network" in t.loc[0, "variants not computed yet"]
+    assert "leaky network" not in t.columns
+
+
+def test_neurogym_stream_long_form(tmp_path):
+    assert va.neurogym_stream(tmp_path / "absent.csv").empty
+    s = va.neurogym_stream()
+    if len(s):  # the stored check: three regimes per network, accuracies in [0, 1]
+        assert set(s.regime) == {"metrics", "reset", "continuous"}
+        assert s.groupby("run_id").size().eq(3).all()
+        assert s.accuracy.between(0, 1).all() and (s.ci_low <= s.accuracy).all()
+        summ = va.stream_summary(s)
+        assert set(summ.regime) == {"metrics", "reset", "continuous"}
+
+
+def test_stability_claims_use_the_chapter_2_rules():
+    per = pd.DataFrame(
+        [
+            {"algorithm": a, "seed": s, "ns_fraction": f, "ns_fraction_low_coh": f}
+            | {"ns_fraction_high_coh": f}
+            for a, s, f in [("ppo", 0, 0.0), ("ppo", 1, 0.0), ("sl", 0, 0.3), ("sl", 1, 0.5)]
+        ]
+    )
+    out = va.stability_claims(per)
+    assert out["2"].startswith("DOES NOT HOLD") and out["3"].startswith("DOES NOT HOLD")
+    assert va.stability_claims(per[per.algorithm == "sl"]) == {}
+    assert va.robustness_verdict("DOES NOT HOLD", {"linear_stability": out["3"]}).startswith(
+        "does not hold in any"
+    )
+
+
+def _nets(variant: str, rl_qp: float, sl_qp: float, n: int = 4) -> pd.DataFrame:
+    rows = []
+    for alg, qp in (("ppo", rl_qp), ("sl", sl_qp)):
+        for s in range(n):
+            rows.append(
+                {
+                    "variant": variant,
+                    "algorithm": alg,
+                    "seed": s,
+                    "converged": True,
+                    "final_accuracy": 0.90 + 0.001 * s,
+                    "qp_fraction": qp + 0.01 * s,
+                    "qp_fraction_low_coh": qp + 0.02 * s,
+                    "divergent_fraction": 0.0,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_variant_claims_apply_the_chapter_rules_per_variant():
+    """Known answers: RL with more QP than SL (every RL network has some) makes claim 2 HOLD;
+    SL above RL makes it PARTLY and claim 3 DOES NOT HOLD; a one-algorithm variant is left
+    out; every verdict carries its n."""
+    nets = pd.concat(
+        [
+            _nets("main", 0.01, 0.3),
+            _nets("continuous", 0.4, 0.05),
+            _nets("leaky", 0.2, 0.0).query("algorithm == 'ppo'"),
+        ]
+    )
+    out = va.variant_claims(nets)
+    assert out["2"]["main"] == "PARTLY (4 RL + 4 SL)"
+    assert out["3"]["main"] == "DOES NOT HOLD (4 RL + 4 SL)"
+    assert out["2"]["continuous"] == "HOLDS (4 RL + 4 SL)"
+    assert out["3"]["continuous"].startswith("PARTLY")  # below RL but not below 0.02
+    assert out["1"]["continuous"] == "HOLDS (4 RL + 4 SL)"
+    assert "leaky" not in out["1"]
+
+
+def test_variant_summary_means_and_bootstrap_cis():
+    s = va.variant_summary(_nets("continuous", 0.4, 0.05, n=5))
+    rl = s[s.algorithm == "ppo"].iloc[0]
+    assert rl["networks"] == 5 and rl["converged"] == 5
+    assert rl["qp_fraction mean"] == pytest.approx(0.42)
+    assert rl["qp_fraction ci_low"] <= 0.42 <= rl["qp_fraction ci_high"]
+    assert rl["divergent_fraction ci_low"] == rl["divergent_fraction ci_high"] == 0.0
+
+
+def test_empty_store_has_no_variant_networks(tmp_path):
+    nets = va.variant_networks(tmp_path)
+    assert nets.empty
+    assert va.variant_claims(nets) == {}
