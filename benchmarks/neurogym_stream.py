@@ -379,7 +379,7 @@ def select_runs(a: argparse.Namespace) -> list[dict[str, Any]]:
     """The stored runs chosen by id or by (algorithm, delta, seeds, hidden, level)."""
     from lib.core.task import TaskConfig, level_of
     from lib.pipelines.profiles import variant_of
-    from lib.store.runs import RunSpec
+    from lib.train.spec import RunSpec
 
     runs = []
     for cfg_file in sorted(RUNS.glob("*/config.json")):

@@ -464,7 +464,8 @@ def foundation(a: argparse.Namespace) -> dict[str, Any]:
 def census_time(alg: str, quick: bool) -> dict[str, Any]:
     """Wall time of the census of the stored network (``alg``, seed 0)."""
     from lib.analysis.census import CensusConfig, compute_census
-    from lib.store.runs import RunSpec, Store
+    from lib.store.runs import Store
+    from lib.train.spec import RunSpec
 
     run = Store().load(RunSpec(alg, 0))
     cfg = CensusConfig(grid=5) if quick else CensusConfig()
@@ -486,7 +487,8 @@ def fixed_points_race(alg: str, n_starts: int, max_iters: int) -> dict[str, Any]
     """Exact ReLU fixed points vs Golub-style Adam on the delay-period map of a stored net."""
     from lib.analysis.census import initial_states, network_arrays, stimulus_inputs
     from lib.analysis.dynamics import adam_fixed_points, relu_fixed_points
-    from lib.store.runs import RunSpec, Store
+    from lib.store.runs import Store
+    from lib.train.spec import RunSpec
 
     run = Store().load(RunSpec(alg, 0))
     A = network_arrays(run)
@@ -554,7 +556,8 @@ def analyses(a: argparse.Namespace) -> dict[str, Any]:
     and the information analysis), timed without the cache. Target: <= 30 s for all three."""
     from lib.analysis.balance import BalanceConfig, compute_balance
     from lib.analysis.unit_information import InfoConfig, compute_unit_information
-    from lib.store.runs import RunSpec, Store
+    from lib.store.runs import Store
+    from lib.train.spec import RunSpec
 
     print("== analyses (populations + robustness, information) ==", flush=True)
     out: dict[str, Any] = {"runs": []}

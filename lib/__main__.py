@@ -21,7 +21,8 @@ import torch
 
 from lib.core.network import NetworkConfig
 from lib.core.task import SEMANTICS, TRIAL_REGIMES, TaskConfig
-from lib.store.runs import ALGORITHMS, RunSpec, Store, StoreError, spec_from_options
+from lib.store.runs import Store, StoreError
+from lib.train.spec import ALGORITHMS, RunSpec, spec_from_options
 from lib.train.training import MAX_SEED, TrainingDivergedError
 
 log = logging.getLogger("lib")

@@ -15,7 +15,8 @@ import torch
 
 from lib.core.network import RNN, NetworkConfig
 from lib.core.task import TaskConfig
-from lib.store.runs import RunSpec, Store, StoredRun
+from lib.store.runs import Store, StoredRun
+from lib.train.spec import RunSpec
 from lib.train.supervised import SLConfig
 
 #: A trainer budget that runs in well under a second (the network does not learn the task).

@@ -23,8 +23,9 @@ import torch
 from lib.core.task import TaskConfig
 from lib.pipelines import profiles
 from lib.pipelines.profiles import SMOKE_HIDDEN
-from lib.store.runs import ALGORITHMS, RunSpec, Store, StoredRun
+from lib.store.runs import Store, StoredRun
 from lib.train.evaluation import evaluate
+from lib.train.spec import ALGORITHMS, RunSpec
 
 log = logging.getLogger(__name__)
 

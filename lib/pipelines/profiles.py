@@ -18,8 +18,8 @@ from lib.analysis.dynamics import OrbitConfig
 from lib.analysis.sculpting import SculptConfig
 from lib.core.network import NetworkConfig
 from lib.core.task import TRIAL_REGIMES, task_for_level
-from lib.store.runs import RunSpec
 from lib.train.ppo import PPOConfig
+from lib.train.spec import RunSpec
 from lib.train.supervised import SLConfig
 
 __all__ = [

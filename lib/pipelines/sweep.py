@@ -59,7 +59,8 @@ from lib.pipelines.profiles import (
     variant_of,
     variant_spec,
 )
-from lib.store.runs import AnalysisEntry, RunSpec, Store, StoredRun
+from lib.store.runs import AnalysisEntry, Store, StoredRun
+from lib.train.spec import RunSpec
 
 if TYPE_CHECKING:
     from dask.distributed import Client

@@ -12,7 +12,8 @@ from lib.analysis.dynamics import OrbitConfig
 from lib.analysis.stats import bootstrap_ci, compare_groups
 from lib.core.network import RNN, NetworkConfig
 from lib.core.task import CHANNELS, TaskConfig, sample_trials
-from lib.store.runs import RunSpec, Store
+from lib.store.runs import Store
+from lib.train.spec import RunSpec
 from lib.train.supervised import SLConfig
 from lib.train.training import TrainResult
 

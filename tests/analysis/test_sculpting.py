@@ -17,7 +17,8 @@ from lib.analysis.sculpting import (
 )
 from lib.core.network import NetworkConfig
 from lib.core.task import TaskConfig
-from lib.store.runs import RunSpec, Store
+from lib.store.runs import Store
+from lib.train.spec import RunSpec
 from lib.train.supervised import SLConfig
 
 TINY_CFG = SculptConfig(

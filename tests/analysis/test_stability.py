@@ -15,7 +15,8 @@ import lib.analysis.stability as sb
 from lib.analysis.census import CensusConfig
 from lib.analysis.dynamics import relu_fixed_points
 from lib.core.network import RNN, NetworkConfig
-from lib.store.runs import RunSpec, Store
+from lib.store.runs import Store
+from lib.train.spec import RunSpec
 from lib.train.supervised import SLConfig
 from lib.train.training import TrainResult
 

@@ -7,7 +7,8 @@ import pytest
 
 from lib.analysis.unit_information import VARIABLES, InfoConfig, unit_information
 from lib.core.network import NetworkConfig
-from lib.store.runs import RunSpec, Store
+from lib.store.runs import Store
+from lib.train.spec import RunSpec
 from lib.train.supervised import SLConfig
 
 

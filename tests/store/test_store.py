@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-import lib.store.runs as store_mod
+import lib.train.spec as spec_mod
 from lib.core.network import NetworkConfig, load_weights_npz, simulate_numpy
 from lib.core.task import TaskConfig, sample_trials
-from lib.store.runs import CorruptRunError, RunSpec, Store
+from lib.store.runs import CorruptRunError, Store
+from lib.train.spec import RunSpec
 from lib.train.supervised import SLConfig
 
 
@@ -27,7 +28,7 @@ def test_run_id_is_a_hash_of_the_full_config(tiny_spec):
     )
     assert RunSpec("sl", 0, a.task, a.network, SLConfig(batch=9, max_trials=32)).run_id != a.run_id
     assert RunSpec.from_dict(json.loads(json.dumps(a.to_dict()))) == a
-    assert a.to_dict()["trainer_version"] == store_mod.TRAINER_VERSION
+    assert a.to_dict()["trainer_version"] == spec_mod.TRAINER_VERSION
 
 
 def test_bad_specs_rejected_before_compute():

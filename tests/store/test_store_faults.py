@@ -23,8 +23,9 @@ import lib.store.runs as store_mod
 from lib.__main__ import build_parser, main, train_spec
 from lib.core.network import NetworkConfig
 from lib.core.task import TaskConfig
-from lib.store.runs import CorruptRunError, RunSpec, Store, StoreError, train_command
+from lib.store.runs import CorruptRunError, Store, StoreError, train_command
 from lib.train.ppo import PPOConfig
+from lib.train.spec import RunSpec
 from lib.train.supervised import SLConfig
 from lib.train.training import MAX_SEED, TrainingDivergedError
 
@@ -264,7 +265,8 @@ _KILL_SCRIPT = """
 import os, sys
 import lib.store.runs as store_mod
 from lib.core.network import NetworkConfig
-from lib.store.runs import RunSpec, Store
+from lib.store.runs import Store
+from lib.train.spec import RunSpec
 from lib.train.supervised import SLConfig
 from lib.core.task import TaskConfig
 

@@ -22,8 +22,9 @@ from lib.core.task import (
 from lib.pipelines.experiments import REPO
 from lib.pipelines.profiles import VARIANTS, trainers, variant_of, variant_spec
 from lib.pipelines.sweep import get_sweep, sweep_label
-from lib.store.runs import RunSpec, spec_from_options, train_command
+from lib.store.runs import train_command
 from lib.train.evaluation import evaluate
+from lib.train.spec import RunSpec, spec_from_options
 
 CONT = TaskConfig(trials="continuous")
 
