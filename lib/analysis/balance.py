@@ -10,13 +10,22 @@ once and read back from the store.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from lib.analysis.populations import decision_states, population_table, populations
+from lib.analysis.populations import (
+    ACTIVITY_THRESHOLD,
+    POPULATION_SEED,
+    POPULATION_TRIALS,
+    SELECTIVITY_ALPHA,
+    decision_states,
+    population_table,
+    populations,
+)
 from lib.analysis.robustness import (
     noise_curve,
     population_ablation,
@@ -24,10 +33,13 @@ from lib.analysis.robustness import (
     robustness_summary,
     weight_perturbation_curve,
 )
-from lib.analysis.stats import compare_groups
+from lib.analysis.stats import compare_groups, spearman_ci
 from lib.store.runs import Store, StoredRun, cached
 
 __all__ = [
+    "balance_delta_trend",
+    "balance_robustness",
+    "network_balance",
     "BALANCE_COLUMNS",
     "BALANCE_VERSION",
     "BalanceConfig",
@@ -43,10 +55,10 @@ BALANCE_VERSION = "1"
 class BalanceConfig:
     """Settings of the populations and robustness analysis (stored with each result)."""
 
-    n_trials: int = 400
-    seed: int = 0
-    threshold: float = 1e-6
-    alpha: float = 0.01
+    n_trials: int = POPULATION_TRIALS
+    seed: int = POPULATION_SEED
+    threshold: float = ACTIVITY_THRESHOLD
+    alpha: float = SELECTIVITY_ALPHA
     robustness_trials: int = 500
     noise_levels: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.4, 0.8)
     weight_eps: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.4)
@@ -181,3 +193,66 @@ def balance_by_delta(tab: pd.DataFrame) -> pd.DataFrame:
                 r = compare_groups(a, b, ("RL", "SL"))
                 rows.append({"definition": col, "delta": dl, **{k: r[k] for k in keys}})
     return pd.DataFrame(rows, columns=["definition", "delta", *keys])
+
+
+def network_balance(pops: pd.DataFrame) -> pd.DataFrame:
+    """A network's balance per population definition: the mean over its contexts of the
+    ``populations`` tables (:func:`balance_analysis`), one row per (algorithm, seed,
+    definition)."""
+    return pops.groupby(["algorithm", "seed", "definition"]).balance.mean().reset_index()
+
+
+def balance_robustness(
+    balance: pd.DataFrame, rob: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Decision-state balance per network against each robustness summary (claim 4b).
+
+    ``balance`` is :func:`network_balance` (or the same columns from a sweep), ``rob`` the
+    ``robustness`` tables with ``algorithm`` and ``seed``. Returns the merged rows (one per
+    network and perturbation) and per perturbation ``n``, Spearman's ``spearman_rho`` with its
+    ``ci_low`` / ``ci_high`` and ``p`` (:func:`lib.analysis.stats.spearman_ci`).
+    """
+    b = balance[balance.definition == "decision_states"]
+    br = rob.merge(b, on=["algorithm", "seed"])
+    rows = []
+    for p, g in br.groupby("perturbation"):
+        rho, lo, hi, pv = spearman_ci(g.balance, g.robustness)
+        rows.append(
+            {
+                "perturbation": p,
+                "n": len(g),
+                "spearman_rho": rho,
+                "ci_low": lo,
+                "ci_high": hi,
+                "p": pv,
+            }
+        )
+    cols = ["perturbation", "n", "spearman_rho", "ci_low", "ci_high", "p"]
+    return br, pd.DataFrame(rows, columns=cols)
+
+
+def balance_delta_trend(
+    tab: pd.DataFrame, algorithms: Sequence[str] = ("ppo", "sl")
+) -> pd.DataFrame:
+    """Spearman's ρ of balance against δ per population definition and algorithm, over the
+    networks of a sweep summary (:func:`lib.pipelines.sweep.summary_table`): ``definition``
+    (column name), ``algorithm``, ``n``, ``spearman_rho``, ``ci_low``, ``ci_high``, ``p``."""
+    rows = []
+    for col in (c for c in BALANCE_COLUMNS.values() if c in tab.columns):
+        for alg in algorithms:
+            d = tab[tab.algorithm == alg]
+            if d.empty:
+                continue
+            rho, lo, hi, pv = spearman_ci(d.delta, d[col])
+            rows.append(
+                {
+                    "definition": col,
+                    "algorithm": alg,
+                    "n": len(d),
+                    "spearman_rho": rho,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "p": pv,
+                }
+            )
+    return pd.DataFrame(rows)

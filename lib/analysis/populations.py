@@ -63,7 +63,20 @@ from lib.core.task import TaskConfig, period_inputs
 from lib.store.runs import StoredRun
 from lib.train.evaluation import greedy_choices
 
+#: The population definitions' settings shared by every analysis that defines populations
+#: (:class:`lib.analysis.balance.BalanceConfig`, :class:`lib.analysis.sculpting.SculptConfig`
+#: take their defaults from here), so that the sweeps' populations and chapter 3's are the same
+#: quantities: real trials per context, their seed, the activity threshold, the Holm level.
+POPULATION_TRIALS = 400
+POPULATION_SEED = 0
+ACTIVITY_THRESHOLD = 1e-6
+SELECTIVITY_ALPHA = 0.01
+
 __all__ = [
+    "ACTIVITY_THRESHOLD",
+    "POPULATION_SEED",
+    "POPULATION_TRIALS",
+    "SELECTIVITY_ALPHA",
     "DecisionStates",
     "Populations",
     "SelectivityPopulations",
@@ -189,7 +202,9 @@ class Populations:
         }
 
 
-def populations(h_plus: Array, h_minus: Array, threshold: float = 1e-6) -> Populations:
+def populations(
+    h_plus: Array, h_minus: Array, threshold: float = ACTIVITY_THRESHOLD
+) -> Populations:
     r"""Populations from the two decision states.
 
     Unit :math:`i` is active at a state when :math:`h_i > \theta`. :math:`G_+`: active only at
@@ -242,7 +257,11 @@ class SelectivityPopulations(Populations):
 
 
 def choice_selectivity(
-    activity: Array, choice: Array, *, threshold: float = 1e-6, alpha: float = 0.01
+    activity: Array,
+    choice: Array,
+    *,
+    threshold: float = ACTIVITY_THRESHOLD,
+    alpha: float = SELECTIVITY_ALPHA,
 ) -> SelectivityPopulations:
     r"""Populations from the choice selectivity of each unit (statistics only, no network).
 

@@ -40,7 +40,14 @@ import numpy as np
 import pandas as pd
 
 from lib.analysis.census import CensusConfig, census, grid_category
-from lib.analysis.populations import population_table, unit_labels
+from lib.analysis.populations import (
+    ACTIVITY_THRESHOLD,
+    POPULATION_SEED,
+    POPULATION_TRIALS,
+    SELECTIVITY_ALPHA,
+    population_table,
+    unit_labels,
+)
 from lib.store.runs import Store, StoredRun, cached
 from lib.train.evaluation import evaluate
 
@@ -83,10 +90,10 @@ class SculptConfig:
     """
 
     census: CensusConfig = field(default_factory=lambda: CensusConfig(grid=11, n_trial_states=2))
-    n_trials: int = 400
-    seed: int = 0
-    threshold: float = 1e-6
-    alpha: float = 0.01
+    n_trials: int = POPULATION_TRIALS
+    seed: int = POPULATION_SEED
+    threshold: float = ACTIVITY_THRESHOLD
+    alpha: float = SELECTIVITY_ALPHA
     eval_trials: int = 2000
     eval_seed: int = 4242
 

@@ -16,7 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lib.analysis.balance import BALANCE_COLUMNS, BalanceConfig, balance_analysis, balance_by_delta
+from lib.analysis.balance import (
+    BALANCE_COLUMNS,
+    BalanceConfig,
+    balance_analysis,
+    balance_by_delta,
+    balance_robustness,
+    network_balance,
+)
 from lib.analysis.census import CensusConfig, census
 from lib.analysis.sculpting import crystallisation_point, sculpting_table
 from lib.analysis.stats import bootstrap_ci, compare_groups, pearson_ci, spearman_ci
@@ -277,7 +284,7 @@ def claim_balance(
     HOLDS when Spearman's ρ > 0 with p < 0.05 for every perturbation; PARTLY when ρ > 0 for
     every perturbation, or significantly for one; DOES NOT HOLD otherwise.
     """
-    per = pops.groupby(["algorithm", "seed", "definition"]).balance.mean().reset_index()
+    per = network_balance(pops)
     per_delta = ""
     if ensemble is not None and len(ensemble):
         at = ensemble[np.isclose(ensemble.delta, delta)]
@@ -322,9 +329,8 @@ def claim_balance(
         f"SL {ds['mean_SL']:.3f} / {se['mean_SL']:.3f} (decision states / selectivity)" + per_delta,
         _way(ds["rank_biserial"]),
     )
-    b = per[per.definition == "decision_states"]
-    br = rob.merge(b, on=["algorithm", "seed"])
-    cors = {p: spearman_ci(g.balance, g.robustness) for p, g in br.groupby("perturbation")}
+    br, corr = balance_robustness(per, rob)
+    cors = {r.perturbation: (r.spearman_rho, r.ci_low, r.ci_high, r.p) for r in corr.itertuples()}
     pos = [p for p, c in cors.items() if np.isfinite(c[0]) and c[0] > 0]
     psig = [p for p, c in cors.items() if np.isfinite(c[0]) and c[0] > 0 and c[3] < 0.05]
     v4b = (

@@ -276,3 +276,19 @@ def test_delay_input_is_the_named_encoding_of_the_networks_task(semantics):
         )
         assert act.delay_input[CHANNELS["fixation"]] == (1.0 if semantics == "neurogym1" else 0.0)
         assert act.delay_input[CHANNELS[f"context{ctx + 1}"]] == 1.0
+
+
+def test_every_population_analysis_uses_the_same_definitions():
+    """Chapter 3 (BalanceConfig) and the sweeps (SculptConfig) define populations with the
+    same settings, written once in lib.analysis.populations."""
+    from lib.analysis.balance import BalanceConfig
+    from lib.analysis.sculpting import SculptConfig
+
+    b, s = BalanceConfig(), SculptConfig()
+    for name, value in (
+        ("n_trials", P.POPULATION_TRIALS),
+        ("seed", P.POPULATION_SEED),
+        ("threshold", P.ACTIVITY_THRESHOLD),
+        ("alpha", P.SELECTIVITY_ALPHA),
+    ):
+        assert getattr(b, name) == getattr(s, name) == value
