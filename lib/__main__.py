@@ -21,6 +21,7 @@ import torch
 
 from lib.core.network import NetworkConfig
 from lib.core.task import SEMANTICS, TRIAL_REGIMES, TaskConfig
+from lib.pipelines.profiles import LONG_HORIZON_CENSUS, variant_of
 from lib.store.runs import Store, StoreError
 from lib.train.spec import ALGORITHMS, RunSpec, spec_from_options
 from lib.train.training import MAX_SEED, TrainingDivergedError
@@ -65,6 +66,15 @@ def _odd_positive_int(s: str) -> int:
     return v
 
 
+def _selection_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--trials", choices=TRIAL_REGIMES, default=None, help="only this trial regime")
+    p.add_argument(
+        "--default",
+        action="store_true",
+        help="only the default networks (delta 0.1, 250 units, standard task: claims 1-4)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m lib", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -95,7 +105,26 @@ def build_parser() -> argparse.ArgumentParser:
     cs.add_argument("--algorithm", choices=ALGORITHMS, default=None, help="only this algorithm")
     cs.add_argument("--seeds", type=_nonneg_int, nargs="*", default=None, help="only these seeds")
     cs.add_argument("--grid", type=_odd_positive_int, default=21, help="coherences per axis (odd)")
+    cs.add_argument(
+        "--horizon",
+        choices=("default", "long"),
+        default="default",
+        help="long: the long_horizon variant (10x transient and record, 11 x 11 grid)",
+    )
+    _selection_options(cs)
     cs.add_argument("--store", default=None)
+    for name, what in (
+        ("stability", "linear-stability census (exact fixed points, Jacobian spectra)"),
+        ("balance", "populations, balance and robustness (chapter 3)"),
+        ("information", "unit information and functional connectivity (chapter 7)"),
+    ):
+        sb = sub.add_parser(name, help=f"compute (or reuse) the {what} of stored runs")
+        sb.add_argument("--algorithm", choices=ALGORITHMS, default=None, help="only this algorithm")
+        sb.add_argument(
+            "--seeds", type=_nonneg_int, nargs="*", default=None, help="only these seeds"
+        )
+        _selection_options(sb)
+        sb.add_argument("--store", default=None)
     sc = sub.add_parser(
         "sculpt", help="census and populations per checkpoint of the runs that kept checkpoints"
     )
@@ -237,18 +266,64 @@ def _selected(args: argparse.Namespace, st: Store, checkpoints: bool = False):
             continue
         if args.seeds is not None and r.spec.seed not in args.seeds:
             continue
+        if getattr(args, "trials", None) and r.spec.task.trials != args.trials:
+            continue
+        if getattr(args, "default", False) and variant_of(r.spec) != "baseline":
+            continue
         yield r
 
 
 def _cmd_census(args: argparse.Namespace) -> int:
     from lib.analysis.census import CensusConfig, census
 
-    cfg = CensusConfig(grid=args.grid)
+    cfg = LONG_HORIZON_CENSUS if args.horizon == "long" else CensusConfig(grid=args.grid)
     st = Store(args.store)
     for r in _selected(args, st):
         g = census(r, cfg, st)["grid"]
         print(
             f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed}: QP fraction {g.has_qp.mean():.3f}"
+        )
+    return 0
+
+
+def _cmd_stability(args: argparse.Namespace) -> int:
+    from lib.analysis.stability import StabilityConfig, stability_census
+
+    torch.set_num_threads(1)
+    st = Store(args.store)
+    for r in _selected(args, st):
+        g = stability_census(r, StabilityConfig(), st)["grid"]
+        print(
+            f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed} {r.spec.task.trials}: "
+            f"Neimark-Sacker candidates {g.ns_candidate.mean():.3f} of the grid"
+        )
+    return 0
+
+
+def _cmd_balance(args: argparse.Namespace) -> int:
+    from lib.analysis.balance import BalanceConfig, balance_analysis
+
+    torch.set_num_threads(1)
+    st = Store(args.store)
+    for r in _selected(args, st):
+        p = balance_analysis(r, BalanceConfig(), st)["populations"]
+        print(
+            f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed} {r.spec.task.trials}: "
+            f"mean balance {p.balance.mean():.3f}"
+        )
+    return 0
+
+
+def _cmd_information(args: argparse.Namespace) -> int:
+    from lib.analysis.unit_information import InfoConfig, unit_information
+
+    torch.set_num_threads(1)
+    st = Store(args.store)
+    for r in _selected(args, st):
+        u = unit_information(r, InfoConfig(), st)["units"]
+        print(
+            f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed} {r.spec.task.trials}: "
+            f"{len(u)} unit-variable rows"
         )
     return 0
 
@@ -288,12 +363,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
 COMMANDS = {
     "train": _cmd_train,
     "census": _cmd_census,
+    "stability": _cmd_stability,
+    "balance": _cmd_balance,
+    "information": _cmd_information,
     "sculpt": _cmd_sculpt,
     "sweep": _cmd_sweep,
     "list": _cmd_list,
     "migrate": _cmd_migrate,
 }
-_READS_A_STORE = ("list", "census", "sculpt", "migrate")
+_READS_A_STORE = ("list", "census", "stability", "balance", "information", "sculpt", "migrate")
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -32,6 +32,7 @@ __all__ = [
     "SMOKE_ORBIT",
     "SMOKE_CENSUS",
     "SMOKE_POPULATIONS",
+    "LONG_HORIZON_CENSUS",
     "trainers",
     "network",
     "census_config",
@@ -60,6 +61,13 @@ LOW_COHERENCE = 15.0
 SMOKE_ORBIT = OrbitConfig(n_transient=50, n_record=200, max_period=8)
 #: Census of the smoke profile: a 3 × 3 grid, one trial state.
 SMOKE_CENSUS = CensusConfig(grid=3, n_trial_states=1, orbit=SMOKE_ORBIT)
+#: The ``long_horizon`` analysis variant: transient and record 10× the default's, on the 11 × 11
+#: grid (every other point of the default 21 × 21 grid, so the two censuses are compared point
+#: by point at about three times the default's cost).
+LONG_HORIZON_CENSUS = CensusConfig(
+    grid=11,
+    orbit=dataclasses.replace(OrbitConfig(), n_transient=10_000, n_record=20_000),
+)
 #: Populations settings of the smoke profile.
 SMOKE_POPULATIONS = SculptConfig(n_trials=40, eval_trials=100)
 
