@@ -49,6 +49,7 @@ import pandas as pd
 
 from lib.analysis.census import CensusConfig, initial_states, network_arrays, stimulus_inputs
 from lib.analysis.dynamics import ReLUFixedPoints, relu_fixed_points
+from lib.analysis.stats import cohen_kappa
 from lib.store.runs import Store, StoredRun, cached
 
 __all__ = [
@@ -407,9 +408,7 @@ def agreement(
     n = len(m)
     both, ns_only = int((p & r).sum()), int((p & ~r).sum())
     qp_only, neither = int((~p & r).sum()), int((~p & ~r).sum())
-    po = (both + neither) / n if n else np.nan
-    pe = (p.mean() * r.mean() + (1 - p.mean()) * (1 - r.mean())) if n else np.nan
-    kappa = (po - pe) / (1 - pe) if n and pe < 1 else np.nan
+    po, kappa = cohen_kappa(p, r)
     return {
         "both": both,
         "ns_only": ns_only,

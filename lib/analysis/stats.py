@@ -119,3 +119,16 @@ def pearson_ci(
     res = _st.pearsonr(x, y)
     ci = res.confidence_interval(confidence_level=level)
     return float(res.statistic), float(ci.low), float(ci.high), float(res.pvalue)
+
+
+def cohen_kappa(a: Sequence[bool], b: Sequence[bool]) -> tuple[float, float]:
+    """Agreement of two binary labellings of the same items: the fraction that agree and
+    Cohen's κ = (p_o − p_e) / (1 − p_e), NaN when chance agreement p_e is 1 (both constant
+    and equal) or there are no items."""
+    p, r = np.asarray(a, dtype=bool), np.asarray(b, dtype=bool)
+    n = p.size
+    if n == 0:
+        return float("nan"), float("nan")
+    po = float(np.mean(p == r))
+    pe = p.mean() * r.mean() + (1 - p.mean()) * (1 - r.mean())
+    return po, float((po - pe) / (1 - pe)) if pe < 1 else float("nan")

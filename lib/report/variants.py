@@ -23,6 +23,8 @@ __all__ = [
     "variant_networks",
     "variant_claims",
     "verdicts_by_variant",
+    "long_horizon_per_network",
+    "long_horizon_claims",
     "variant_summary",
     "VARIANT_LABELS",
     "Variant",
@@ -261,14 +263,21 @@ def stability_per_network(store: str | Path | None = None) -> pd.DataFrame:
     """The linear-stability census (:mod:`lib.analysis.stability`) of every default network that has
     one stored, beside its orbit census: one row per network with the NS-candidate fraction
     (all grid points, low and high coherence), the stable-fixed-point fraction, the orbit
-    census's QP fraction and their agreement (accuracy, Cohen's κ). Nothing is computed."""
+    census's QP fraction and their agreement (accuracy, Cohen's κ), for either trial regime
+    (column ``trials``). Nothing is computed."""
     from lib.analysis.census import CensusConfig, census
     from lib.analysis.stability import StabilityConfig, agreement, stability_census
     from lib.pipelines.experiments import resolve_runs, specs_for
     from lib.pipelines.profiles import DEFAULT_DELTA, LOW_COHERENCE, PAPER_SEEDS
     from lib.store.runs import Store
 
-    specs = specs_for("book", ["ppo", "sl"], list(PAPER_SEEDS), DEFAULT_DELTA, 250)
+    specs = [
+        sp
+        for trials in ("reset", "continuous")
+        for sp in specs_for(
+            "book", ["ppo", "sl"], list(PAPER_SEEDS), DEFAULT_DELTA, 250, trials=trials
+        )
+    ]
     st = Store(store) if store is not None else None
     rows = []
     for spec in specs:
@@ -282,6 +291,7 @@ def stability_per_network(store: str | Path | None = None) -> pd.DataFrame:
         a = agreement(g, o)
         rows.append(
             {
+                "trials": spec.task.trials,
                 "algorithm": spec.algorithm,
                 "seed": spec.seed,
                 "ns_fraction": float(g.ns_candidate.mean()),
@@ -297,12 +307,15 @@ def stability_per_network(store: str | Path | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def stability_claims(per: pd.DataFrame) -> dict[str, str]:
+def stability_claims(per: pd.DataFrame, trials: str = "reset") -> dict[str, str]:
     """Claims 2 and 3 under the linear-stability census: the rules of
     :func:`lib.report.claims.claims_2_3` applied to the NS-candidate fraction in place of the QP
-    fraction. Returns {claim number: verdict with its n}; empty without both algorithms."""
+    fraction, for the networks of one trial regime. Returns {claim number: verdict with its n};
+    empty without both algorithms."""
     from lib.report.claims import claims_2_3
 
+    if "trials" in per:
+        per = per[per.trials == trials]
     if per.empty or set(per.algorithm) < {"ppo", "sl"}:
         return {}
     q = per.rename(
@@ -382,6 +395,8 @@ def verdicts_by_variant(
             out.setdefault(r.claim.split(".")[0], {})["continuous"] = f"{r.verdict} ({r.n})"
     for num, verdict in stability_claims(stability_per_network(store)).items():
         out.setdefault(num, {})["linear_stability"] = verdict
+    for num, verdict in long_horizon_claims(long_horizon_per_network(store)).items():
+        out.setdefault(num, {})["long_horizon"] = verdict
     return out
 
 
@@ -407,3 +422,74 @@ def variant_summary(
             row[f"{c} ci_low"], row[f"{c} ci_high"] = lo, hi
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def long_horizon_per_network(store: str | Path | None = None) -> pd.DataFrame:
+    """The ``long_horizon`` analysis variant beside the main census, per default network of
+    either trial regime that has one stored (:data:`lib.pipelines.profiles.LONG_HORIZON_CENSUS`,
+    10× transient and record on the 11 × 11 grid): one row per network with the QP and
+    divergent fractions under each horizon on the same grid points, the per-point agreement
+    of "has a QP attractor" (accuracy, Cohen's κ) and how many points changed class. Nothing is
+    computed."""
+    from lib.analysis.census import CensusConfig, census
+    from lib.analysis.stats import cohen_kappa
+    from lib.pipelines.experiments import resolve_runs, specs_for
+    from lib.pipelines.profiles import (
+        DEFAULT_DELTA,
+        LONG_HORIZON_CENSUS,
+        LOW_COHERENCE,
+        PAPER_SEEDS,
+    )
+    from lib.store.runs import Store
+
+    st = Store(store) if store is not None else None
+    rows = []
+    for trials in ("reset", "continuous"):
+        specs = specs_for(
+            "book", ["ppo", "sl"], list(PAPER_SEEDS), DEFAULT_DELTA, 250, trials=trials
+        )
+        for spec in specs:
+            try:
+                run = resolve_runs([spec], store, "book", progress=False)[0]
+                lg = census(run, LONG_HORIZON_CENSUS, st, compute=False)["grid"]
+                base = census(run, CensusConfig(), st, compute=False)["grid"]
+            except FileNotFoundError:
+                continue
+            key = ["context", "c1r", "c2r"]
+            lg = lg.assign(c1r=lg.c1.round(6), c2r=lg.c2.round(6))
+            base = base.assign(c1r=base.c1.round(6), c2r=base.c2.round(6))
+            m = lg.merge(base, on=key, suffixes=("_long", "_main"))
+            low = (m.c1_long.abs() <= LOW_COHERENCE) & (m.c2_long.abs() <= LOW_COHERENCE)
+            a, b = m.has_qp_long.to_numpy(bool), m.has_qp_main.to_numpy(bool)
+            div_l = m.kinds_long.str.contains("divergent")
+            div_m = m.kinds_main.str.contains("divergent")
+            rows.append(
+                {
+                    "trials": trials,
+                    "algorithm": spec.algorithm,
+                    "seed": spec.seed,
+                    "grid_points": len(m),
+                    "qp_fraction": float(a.mean()),
+                    "qp_fraction_low_coh": float(a[low.to_numpy()].mean()),
+                    "qp_fraction_main": float(b.mean()),
+                    "divergent_fraction": float(div_l.mean()),
+                    "divergent_fraction_main": float(div_m.mean()),
+                    "qp_agreement": cohen_kappa(a, b)[0],
+                    "qp_kappa": cohen_kappa(a, b)[1],
+                    "changed_class": int((m.kinds_long != m.kinds_main).sum()),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def long_horizon_claims(per: pd.DataFrame, trials: str = "reset") -> dict[str, str]:
+    """Claims 2 and 3 under the long horizon (rules of :func:`lib.analysis.claims_2_3` on the
+    long-horizon QP fractions) for the networks of one trial regime; {} without both
+    algorithms."""
+    from lib.report.claims import claims_2_3
+
+    d = per[per.trials == trials] if len(per) else per
+    if d.empty or set(d.algorithm) < {"ppo", "sl"}:
+        return {}
+    c2, c3 = claims_2_3(d)
+    return {"2": f"{c2.verdict} ({c2.n})", "3": f"{c3.verdict} ({c3.n})"}
