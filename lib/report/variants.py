@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -166,15 +167,19 @@ def neurogym_stream(path: str | Path = NEUROGYM_STREAM_CSV) -> pd.DataFrame:
 
 
 def stream_summary(stream: pd.DataFrame) -> pd.DataFrame:
-    """Per algorithm and regime: networks, mean accuracy with its bootstrap CI over networks,
-    range, and how many networks' carried state overflowed."""
+    """Per training regime, algorithm and evaluation regime: networks, mean accuracy with its
+    bootstrap CI over networks, range, and how many networks' carried state overflowed."""
     rows = []
-    for (alg, regime), g in stream.groupby(["algorithm", "regime"], sort=False):
+    if "trained" not in stream:
+        stream = stream.assign(trained="reset")
+    keys = ["trained", "algorithm", "regime"]
+    for (trained, alg, regime), g in stream.groupby(keys, sort=False):
         r = compare_groups(g.accuracy, g.accuracy)
         rows.append(
             {
+                "trained in": trained,
                 "algorithm": alg,
-                "regime": regime,
+                "evaluated": regime,
                 "networks": len(g),
                 "mean accuracy": r["mean_a"],
                 "ci_low": r["ci_low_a"],
@@ -326,7 +331,7 @@ def stability_claims(per: pd.DataFrame, trials: str = "reset") -> dict[str, str]
         }
     )
     c2, c3 = claims_2_3(q)
-    return {"2": f"{c2.verdict} ({c2.n})", "3": f"{c3.verdict} ({c3.n})"}
+    return {"2": _cell(c2), "3": _cell(c3)}
 
 
 def variant_networks(store: str | Path | None = None) -> pd.DataFrame:
@@ -352,8 +357,8 @@ def variant_networks(store: str | Path | None = None) -> pd.DataFrame:
 def variant_claims(nets: pd.DataFrame) -> dict[str, dict[str, str]]:
     """Claims 1–3 on the networks of every trained variant (:func:`variant_networks`), with the
     rules of :func:`lib.report.claims.claim_performance` and :func:`lib.report.claims.claims_2_3` applied to
-    the networks stored so far. Returns {claim number: {variant: "VERDICT (n)"}}; a variant
-    without networks of both algorithms is left out."""
+    the networks stored so far. Returns {claim number: {variant: "VERDICT (n; effect; 95 % CI)"}};
+    a variant without networks of both algorithms is left out."""
     from lib.report.claims import claim_performance, claims_2_3
 
     out: dict[str, dict[str, str]] = {}
@@ -362,13 +367,18 @@ def variant_claims(nets: pd.DataFrame) -> dict[str, dict[str, str]]:
         if d.empty or not {"ppo", "sl"} <= set(d.algorithm):
             continue
         c1 = claim_performance(d)
-        out.setdefault("1", {})[v] = f"{c1.verdict} ({c1.n})"
+        out.setdefault("1", {})[v] = _cell(c1)
         q = d.dropna(subset=["qp_fraction"]) if "qp_fraction" in d else d.iloc[0:0]
         if {"ppo", "sl"} <= set(q.algorithm):
             c2, c3 = claims_2_3(q)
-            out.setdefault("2", {})[v] = f"{c2.verdict} ({c2.n})"
-            out.setdefault("3", {})[v] = f"{c3.verdict} ({c3.n})"
+            out.setdefault("2", {})[v] = _cell(c2)
+            out.setdefault("3", {})[v] = _cell(c3)
     return out
+
+
+def _cell(c: Any) -> str:
+    """A verdict as a table cell: the verdict, then (n; effect; 95 % CI)."""
+    return f"{c.verdict} ({c.n}; {c.effect}; 95 % CI {c.ci})"
 
 
 def verdicts_by_variant(
@@ -392,7 +402,7 @@ def verdicts_by_variant(
     )
     for _, r in cont.iterrows():
         if not str(r.verdict).startswith("NOT TESTED"):
-            out.setdefault(r.claim.split(".")[0], {})["continuous"] = f"{r.verdict} ({r.n})"
+            out.setdefault(r.claim.split(".")[0], {})["continuous"] = _cell(r)
     for num, verdict in stability_claims(stability_per_network(store)).items():
         out.setdefault(num, {})["linear_stability"] = verdict
     for num, verdict in long_horizon_claims(long_horizon_per_network(store)).items():
@@ -492,4 +502,4 @@ def long_horizon_claims(per: pd.DataFrame, trials: str = "reset") -> dict[str, s
     if d.empty or set(d.algorithm) < {"ppo", "sl"}:
         return {}
     c2, c3 = claims_2_3(d)
-    return {"2": f"{c2.verdict} ({c2.n})", "3": f"{c3.verdict} ({c3.n})"}
+    return {"2": _cell(c2), "3": _cell(c3)}

@@ -41,7 +41,10 @@ def test_neurogym_stream_long_form(tmp_path):
         assert s.groupby("run_id").size().eq(3).all()
         assert s.accuracy.between(0, 1).all() and (s.ci_low <= s.accuracy).all()
         summ = va.stream_summary(s)
-        assert set(summ.regime) == {"metrics", "reset", "continuous"}
+        assert set(summ.evaluated) == {"metrics", "reset", "continuous"}
+        assert set(summ["trained in"]) == set(s.trained) <= {"reset", "continuous"}
+        # one row per (training regime, algorithm, evaluation), each over its own networks
+        assert not summ.duplicated(["trained in", "algorithm", "evaluated"]).any()
 
 
 def test_stability_claims_use_the_chapter_2_rules():
@@ -91,11 +94,12 @@ def test_variant_claims_apply_the_chapter_rules_per_variant():
         ]
     )
     out = va.variant_claims(nets)
-    assert out["2"]["main"] == "PARTLY (4 RL + 4 SL)"
-    assert out["3"]["main"] == "DOES NOT HOLD (4 RL + 4 SL)"
-    assert out["2"]["continuous"] == "HOLDS (4 RL + 4 SL)"
+    assert out["2"]["main"].startswith("PARTLY (4 RL + 4 SL; QP fraction RL − SL = -0.290")
+    assert out["3"]["main"].startswith("DOES NOT HOLD (4 RL + 4 SL;")
+    assert out["2"]["continuous"].startswith("HOLDS (4 RL + 4 SL;")
+    assert "95 % CI RL [" in out["2"]["continuous"]
     assert out["3"]["continuous"].startswith("PARTLY")  # below RL but not below 0.02
-    assert out["1"]["continuous"] == "HOLDS (4 RL + 4 SL)"
+    assert out["1"]["continuous"].startswith("HOLDS (4 RL + 4 SL;")
     assert "leaky" not in out["1"]
 
 
