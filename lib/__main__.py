@@ -130,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sc.add_argument("--algorithm", choices=ALGORITHMS, default=None, help="only this algorithm")
     sc.add_argument("--seeds", type=_nonneg_int, nargs="*", default=None, help="only these seeds")
+    _selection_options(sc)
     sc.add_argument("--store", default=None)
     sw = sub.add_parser("sweep", help="run (or report on) a named sweep")
     sw.add_argument(
