@@ -121,7 +121,8 @@ def neurogym_stream(path: str | Path = NEUROGYM_STREAM_CSV) -> pd.DataFrame:
     """The NeuroGym-stream check in long form: one row per network and regime.
 
     Columns: run_id, algorithm, seed, delta, trained (the regime the network was trained in),
-    variant, regime (``metrics``: the store's own final accuracy; ``reset``; ``continuous``:
+    variant (as in :data:`TRAINED_VARIANTS`: ``main`` for the reset regime's networks,
+    ``continuous`` for the continuous baseline, else the training variant), regime (``metrics``: the store's own final accuracy; ``reset``; ``continuous``:
     how NeuroGym ran it), accuracy, ci_low, ci_high, n_trials, nonfinite (the
     carried state overflowed during the stream). Empty when the check has not been run.
     """
@@ -137,6 +138,11 @@ def neurogym_stream(path: str | Path = NEUROGYM_STREAM_CSV) -> pd.DataFrame:
         d["variant"] = ""
     d["trained_trials"] = d.trained_trials.fillna("reset").replace("", "reset")
     d["variant"] = d.variant.fillna("")
+    # the trained variant in TRAINED_VARIANTS' terms: main (reset), continuous (baseline), ...
+    d["variant"] = [
+        "main" if t == "reset" else ("continuous" if v in ("", "baseline") else v)
+        for t, v in zip(d.trained_trials, d.variant, strict=True)
+    ]
     rows = []
     for _, r in d.iterrows():
         for regime, pre, n in (
