@@ -22,7 +22,7 @@ import torch
 from lib.core.network import NetworkConfig
 from lib.core.task import SEMANTICS, TRIAL_REGIMES, TaskConfig
 from lib.pipelines.profiles import LONG_HORIZON_CENSUS, variant_of
-from lib.store.runs import Store, StoreError
+from lib.store.runs import Store, StoredRun, StoreError
 from lib.train.spec import ALGORITHMS, RunSpec, spec_from_options
 from lib.train.training import MAX_SEED, TrainingDivergedError
 
@@ -113,11 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _selection_options(cs)
     cs.add_argument("--store", default=None)
-    for name, what in (
-        ("stability", "linear-stability census (exact fixed points, Jacobian spectra)"),
-        ("balance", "populations, balance and robustness (chapter 3)"),
-        ("information", "unit information and functional connectivity (chapter 7)"),
-    ):
+    for name, (_, what) in ANALYSES.items():
         sb = sub.add_parser(name, help=f"compute (or reuse) the {what} of stored runs")
         sb.add_argument("--algorithm", choices=ALGORITHMS, default=None, help="only this algorithm")
         sb.add_argument(
@@ -287,44 +283,43 @@ def _cmd_census(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_stability(args: argparse.Namespace) -> int:
+def _stability(r: StoredRun, st: Store) -> str:
     from lib.analysis.stability import StabilityConfig, stability_census
 
-    torch.set_num_threads(1)
-    st = Store(args.store)
-    for r in _selected(args, st):
-        g = stability_census(r, StabilityConfig(), st)["grid"]
-        print(
-            f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed} {r.spec.task.trials}: "
-            f"Neimark-Sacker candidates {g.ns_candidate.mean():.3f} of the grid"
-        )
-    return 0
+    g = stability_census(r, StabilityConfig(), st)["grid"]
+    return f"Neimark-Sacker candidates {g.ns_candidate.mean():.3f} of the grid"
 
 
-def _cmd_balance(args: argparse.Namespace) -> int:
+def _balance(r: StoredRun, st: Store) -> str:
     from lib.analysis.balance import BalanceConfig, balance_analysis
 
-    torch.set_num_threads(1)
-    st = Store(args.store)
-    for r in _selected(args, st):
-        p = balance_analysis(r, BalanceConfig(), st)["populations"]
-        print(
-            f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed} {r.spec.task.trials}: "
-            f"mean balance {p.balance.mean():.3f}"
-        )
-    return 0
+    return (
+        f"mean balance {balance_analysis(r, BalanceConfig(), st)['populations'].balance.mean():.3f}"
+    )
 
 
-def _cmd_information(args: argparse.Namespace) -> int:
+def _information(r: StoredRun, st: Store) -> str:
     from lib.analysis.unit_information import InfoConfig, unit_information
 
+    return f"{len(unit_information(r, InfoConfig(), st)['units'])} unit-variable rows"
+
+
+#: The cached analyses the command line computes for a selection of stored runs: command ->
+#: (analysis of one run returning a one-line summary, help).
+ANALYSES = {
+    "stability": (_stability, "linear-stability census (exact fixed points, Jacobian spectra)"),
+    "balance": (_balance, "populations, balance and robustness (chapter 3)"),
+    "information": (_information, "unit information and functional connectivity (chapter 7)"),
+}
+
+
+def _cmd_analysis(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     st = Store(args.store)
+    fn = ANALYSES[args.cmd][0]
     for r in _selected(args, st):
-        u = unit_information(r, InfoConfig(), st)["units"]
         print(
-            f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed} {r.spec.task.trials}: "
-            f"{len(u)} unit-variable rows"
+            f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed} {r.spec.task.trials}: {fn(r, st)}"
         )
     return 0
 
@@ -364,15 +359,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
 COMMANDS = {
     "train": _cmd_train,
     "census": _cmd_census,
-    "stability": _cmd_stability,
-    "balance": _cmd_balance,
-    "information": _cmd_information,
+    **dict.fromkeys(ANALYSES, _cmd_analysis),
     "sculpt": _cmd_sculpt,
     "sweep": _cmd_sweep,
     "list": _cmd_list,
     "migrate": _cmd_migrate,
 }
-_READS_A_STORE = ("list", "census", "stability", "balance", "information", "sculpt", "migrate")
+_READS_A_STORE = ("list", "census", *ANALYSES, "sculpt", "migrate")
 
 
 def _run(args: argparse.Namespace) -> int:
