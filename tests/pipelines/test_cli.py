@@ -1,0 +1,25 @@
+"""The command line's analysis commands on a tiny stored run: computed once, then read from
+the cache; the selection options pick runs by regime and default configuration."""
+
+from __future__ import annotations
+
+import pytest
+
+from lib.__main__ import ANALYSES, main
+from lib.store.runs import Store
+
+
+@pytest.mark.parametrize("command", sorted(ANALYSES))
+def test_analysis_commands_compute_then_reuse(command, tmp_path, tiny_spec, capsys):
+    st = Store(tmp_path)
+    run = st.get_or_train(tiny_spec(), progress=False)
+    assert main([command, "--store", str(tmp_path)]) == 0
+    first = capsys.readouterr().out
+    assert first.startswith(f"{run.path.name} sl seed=0 reset: ")
+    assert list((tmp_path / "analyses" / run.path.name).iterdir())
+    assert main([command, "--store", str(tmp_path)]) == 0  # cached: the same line
+    assert capsys.readouterr().out == first
+    # the tiny run is neither continuous nor a default network: nothing selected
+    for sel in (["--trials", "continuous"], ["--default"]):
+        assert main([command, *sel, "--store", str(tmp_path)]) == 0
+        assert capsys.readouterr().out == ""
