@@ -207,7 +207,8 @@ def train_ppo(
     continuous = task.trials == "continuous"
     obs = env.reset()
     h = torch.zeros(B, N)
-    first = torch.ones(B, dtype=torch.bool)
+    # a new trial starts at step 0 of every environment (continuous: never a reset; h is 0)
+    first = torch.full((B,), not continuous, dtype=torch.bool)
     ret_running = torch.zeros(B)
     steps = update = 0
     stats = {"reward_sum": 0.0, "trials": 0, "correct": 0, "loss": 0.0, "entropy": 0.0, "n_mb": 0}

@@ -247,3 +247,27 @@ def test_command_line_takes_the_regime(tmp_path, capsys):
     )
     assert rc == 0
     assert "sweep default (smoke, continuous trials): 4 tasks: 4 missing" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("trials", ["reset", "continuous"])
+def test_ppo_resets_the_state_only_in_the_reset_regime(trials, monkeypatch):
+    """Known behaviour: the rollout's and the update's recurrence zero the state at a trial's
+    start in the reset regime, and never (after the very first step) in the continuous one."""
+    carries: list[torch.Tensor] = []
+    step = RNN.step
+
+    def spy(self, h, u, *a, carry=None, **k):
+        if carry is not None:
+            carries.append(carry.detach().clone())
+        return step(self, h, u, *a, carry=carry, **k)
+
+    monkeypatch.setattr(RNN, "step", spy)
+    spec = RunSpec(
+        "ppo", 0, TaskConfig(trials=trials), NetworkConfig(hidden=8), trainers("smoke")["ppo"]
+    )
+    spec.train(progress=False)
+    later = torch.cat([c.reshape(-1) for c in carries[1:]])
+    if trials == "continuous":
+        assert bool(later.all())  # the state is always carried
+    else:
+        assert not bool(later.all())  # zeroed at every new trial
