@@ -684,9 +684,9 @@ def other_regime_lines(
         if str(o.verdict).startswith("NOT TESTED"):
             lines.append(f"Claim {short} in the {other} regime: not tested yet ({o.numbers}).")
             continue
-        same = "agrees" if o.verdict == c.verdict else "differs"
+        same = "agrees with" if o.verdict == c.verdict else "differs from"
         lines.append(
             f"Claim {short} in the {other} regime: {o.verdict} (n = {o.n}; {o.numbers}), "
-            f"which {same} with the {trials} regime's {c.verdict}."
+            f"which {same} the {trials} regime's {c.verdict}."
         )
     return lines
