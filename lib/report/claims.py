@@ -45,7 +45,6 @@ __all__ = [
     "claim_crystallisation",
     "claims_table",
     "CLAIM_GROUPS",
-    "regime_agreement",
     "other_regime_lines",
     "qp_per_network",
 ]
@@ -640,35 +639,6 @@ def claims_table(
             )
         )
     return pd.DataFrame([r.as_row() for r in rows])
-
-
-def regime_agreement(
-    group: str, store: str | Path | None = None, main: str = "reset"
-) -> pd.DataFrame:
-    """The verdicts of one claim group in both trial regimes, side by side.
-
-    One row per claim: ``claim``, the verdict and n in the ``main`` regime and in the other,
-    and ``agrees`` (True / False; None when the other regime is not tested yet). Used by the
-    chapters' verdict lines.
-    """
-    other = "continuous" if main == "reset" else "reset"
-    a = claims_table(store, main, {group})
-    b = claims_table(store, other, {group})
-    rows = []
-    for (_, x), (_, y) in zip(a.iterrows(), b.iterrows(), strict=True):
-        tested = not str(y.verdict).startswith("NOT TESTED")
-        rows.append(
-            {
-                "claim": x.claim,
-                f"verdict_{main}": x.verdict,
-                f"n_{main}": x.n,
-                f"verdict_{other}": y.verdict,
-                f"n_{other}": y.n,
-                f"numbers_{other}": y.numbers,
-                "agrees": (x.verdict == y.verdict) if tested else None,
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def other_regime_lines(

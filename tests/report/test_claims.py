@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from lib.report import claims as cl
 
@@ -165,3 +166,18 @@ def test_balance_by_delta_compares_rl_and_sl_per_delta_and_definition():
     # a δ where one algorithm has a single network is left out
     assert len(balance_by_delta(tab[~((tab.delta == 0.2) & (tab.seed > 0))])) == 2
     assert balance_by_delta(tab.iloc[0:0]).empty
+
+
+def test_other_regime_lines_say_what_is_not_tested(tmp_path):
+    from lib.report.claims import claim_performance, claims_table, other_regime_lines
+
+    main = [claim_performance(_runs([0.9, 0.91], [0.9, 0.9]))]
+    lines = other_regime_lines(main, "performance", tmp_path, "reset")
+    assert lines == [
+        "Claim 1 in the continuous regime: not tested yet (20 of the 20 default networks of "
+        "the continuous regime are not stored yet)."
+    ]
+    t = claims_table(tmp_path, "continuous", {"delta"})
+    assert list(t.claim) == ["5a. wider δ → more QP under RL"]
+    with pytest.raises(ValueError, match="unknown claim groups"):
+        claims_table(tmp_path, "reset", {"everything"})
