@@ -558,8 +558,9 @@ def summary_table(
         }
         entries = _entries(st, t, run)
         for n, e in entries.items():
-            if e.state != "complete":
-                log.warning("summary of %s: %s of run %s is %s", name, n, s.run_id, e.state)
+            if e.state != "complete":  # missing: a sweep still under way; corrupt/stale: a fault
+                level = logging.INFO if e.state == "missing" else logging.WARNING
+                log.log(level, "summary of %s: %s of run %s is %s", name, n, s.run_id, e.state)
         fns = dict(_analyses(t))
         cen = entries.get("census")
         if with_census and cen is not None and cen.state == "complete":
