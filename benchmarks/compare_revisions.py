@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIGURES = [
     ("foundation", ("rollout", "rollout_steps_per_s"), "PPO rollout, env steps/s", "rate"),
     ("foundation", ("training", "steps_per_s"), "PPO end to end, env steps/s", "rate"),
+    ("foundation", ("sl_batches", "continuous_steps_per_s"), "SL stream windows, steps/s", "rate"),
     ("foundation", ("ppo_to_criterion", "median_wall_s"), "PPO training run, s", "time"),
     ("foundation", ("sl_to_criterion", "median_wall_s"), "SL training run, s", "time"),
     ("dynamics", ("census", 0, "wall_s"), "census PPO seed 0, s", "time"),

@@ -55,7 +55,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from lib.core.network import RNN, NetworkConfig  # noqa: E402
-from lib.core.task import N_ACTIONS, CtxDMEnv, TaskConfig  # noqa: E402
+from lib.core.task import (  # noqa: E402
+    N_ACTIONS,
+    CtxDMEnv,
+    TaskConfig,
+    TrialStreamer,
+    sample_trials,
+)
 from lib.train.ppo import PPOConfig, train_ppo  # noqa: E402
 from lib.train.supervised import SLConfig, train_supervised  # noqa: E402
 
@@ -109,6 +115,38 @@ def rollout_rate(hidden: int, n_envs: int, steps: int, repeats: int = 3) -> dict
                 rates.append(n_envs * steps / (time.perf_counter() - t0))
             out[f"{name}_steps_per_s"] = statistics.median(rates)
             out[f"{name}_all"] = rates
+    return out
+
+
+def batch_rate(batch: int, window: int, repeats: int = 5, batches: int = 50) -> dict[str, Any]:
+    """Trial steps/s of the supervised batches, without the network.
+
+    ``reset``: :func:`lib.core.task.sample_trials` of ``batch`` fresh trials (padded steps
+    counted too, as the loss masks them). ``continuous``: :class:`lib.core.task.TrialStreamer`
+    windows of ``window`` steps from ``batch`` streams, what :func:`train_supervised` draws in
+    the continuous regime. Each figure is the median of ``repeats`` timings of ``batches``
+    batches.
+    """
+    out: dict[str, Any] = {"batch": batch, "window": window, "batches": batches}
+    cont = TaskConfig(trials="continuous")
+    g = torch.Generator().manual_seed(0)
+    streamer = TrialStreamer(cont, batch, g)
+
+    def reset() -> int:
+        return int(sample_trials(TaskConfig(), batch, g).mask.numel())
+
+    def continuous() -> int:
+        return int(streamer.window(window)["targets"].numel())
+
+    for name, fn in (("reset", reset), ("continuous", continuous)):
+        fn()  # warm-up
+        rates = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            n = sum(fn() for _ in range(batches))
+            rates.append(n / (time.perf_counter() - t0))
+        out[f"{name}_steps_per_s"] = statistics.median(rates)
+        out[f"{name}_all"] = rates
     return out
 
 
@@ -314,6 +352,7 @@ def foundation(a: argparse.Namespace) -> dict[str, Any]:
     n_envs = PPOConfig().n_envs
     res["rollout"] = rollout_rate(hidden, n_envs, 100 if a.quick else 1000)
     res["training"] = training_rate(hidden, 2_000 if a.quick else 20_000)
+    res["sl_batches"] = batch_rate(SLConfig().batch, SLConfig().window)
 
     print(f"  [2/3] time to criterion, seeds {seeds} ...", flush=True)
     budget = 3_000 if a.quick else None
@@ -363,6 +402,17 @@ def foundation(a: argparse.Namespace) -> dict[str, Any]:
             f"env steps/s ({tr['env_steps']:,} steps, {tr['updates']} updates, "
             f"{tr['wall_s']:.1f} s; "
             f"{tr['s_per_update']:.2f} s/update)",
+        ),
+        (
+            "SL batches, reset",
+            f"{res['sl_batches']['reset_steps_per_s']:,.0f}",
+            f"trial steps/s, {res['sl_batches']['batch']} fresh trials (padding included)",
+        ),
+        (
+            "SL batches, continuous",
+            f"{res['sl_batches']['continuous_steps_per_s']:,.0f}",
+            f"trial steps/s, {res['sl_batches']['batch']} streams x "
+            f"{res['sl_batches']['window']}-step windows",
         ),
         (
             "  share of time in updates",

@@ -131,8 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="run (or report on) a named sweep")
     sw.add_argument(
         "name",
-        help="initialization | complexity | all (both, shared runs once) | variants "
-        "(the training-side open choices at the default delta)",
+        help="initialization | complexity | all (both, shared runs once) | default (the "
+        "default delta only: claims 1-4's networks) | variants (the training-side open "
+        "choices at the default delta)",
     )
     sw.add_argument("--profile", default="paper", help="smoke | paper")
     sw.add_argument(

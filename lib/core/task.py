@@ -672,27 +672,35 @@ class TrialStreamer:
         if n_streams <= 0:
             raise ValueError(f"n_streams must be positive, got {n_streams}")
         self.cfg, self.n_streams, self.generator = cfg, n_streams, generator
-        self._buf: list[dict[str, torch.Tensor]] = [
-            {
-                "inputs": torch.empty(0, N_INPUTS),
-                "targets": torch.empty(0, dtype=torch.long),
-                "period": torch.empty(0, dtype=torch.long),
-                "end": torch.empty(0, dtype=torch.bool),
-            }
-            for _ in range(n_streams)
-        ]
+        # one buffer per field, [steps buffered, S, ...]; stream s holds _fill[s] valid steps
+        self._buf: dict[str, torch.Tensor] = {
+            "inputs": torch.zeros(0, n_streams, N_INPUTS),
+            "targets": torch.zeros(0, n_streams, dtype=torch.long),
+            "period": torch.zeros(0, n_streams, dtype=torch.long),
+            "end": torch.zeros(0, n_streams, dtype=torch.bool),
+        }
+        self._fill = torch.zeros(n_streams, dtype=torch.long)
 
     def _refill(self, steps: int) -> None:
-        while min(len(b["targets"]) for b in self._buf) < steps:
+        """Append fresh trials (one per stream per draw) until every stream holds ``steps``."""
+        streams = torch.arange(self.n_streams)
+        while int(self._fill.min()) < steps:
             tr = sample_trials(self.cfg, self.n_streams, self.generator)
-            for s, b in enumerate(self._buf):
-                n = int(tr.length[s])
-                b["inputs"] = torch.cat([b["inputs"], tr.inputs[:n, s]])
-                b["targets"] = torch.cat([b["targets"], tr.targets[:n, s]])
-                b["period"] = torch.cat([b["period"], tr.period[:n, s]])
-                end = torch.zeros(n, dtype=torch.bool)
-                end[-1] = True
-                b["end"] = torch.cat([b["end"], end])
+            grow = int((self._fill + tr.length).max()) - self._buf["targets"].shape[0]
+            if grow > 0:
+                self._buf = {
+                    k: torch.cat([v, v.new_zeros((grow, *v.shape[1:]))])
+                    for k, v in self._buf.items()
+                }
+            t_idx, s_idx = torch.nonzero(
+                torch.arange(tr.inputs.shape[0])[:, None] < tr.length, as_tuple=True
+            )
+            pos = self._fill[s_idx] + t_idx
+            self._buf["inputs"][pos, s_idx] = tr.inputs[t_idx, s_idx]
+            self._buf["targets"][pos, s_idx] = tr.targets[t_idx, s_idx]
+            self._buf["period"][pos, s_idx] = tr.period[t_idx, s_idx]
+            self._buf["end"][self._fill + tr.length - 1, streams] = True
+            self._fill += tr.length
 
     def window(self, steps: int) -> dict[str, torch.Tensor]:
         """The next ``steps`` steps of every stream: ``inputs [steps, S, 7]``, ``targets``,
@@ -700,10 +708,9 @@ class TrialStreamer:
         if steps <= 0:
             raise ValueError(f"steps must be positive, got {steps}")
         self._refill(steps)
-        out = {k: torch.stack([b[k][:steps] for b in self._buf], 1) for k in self._buf[0]}
-        for b in self._buf:
-            for k in b:
-                b[k] = b[k][steps:]
+        out = {k: v[:steps].clone() for k, v in self._buf.items()}
+        self._buf = {k: v[steps:] for k, v in self._buf.items()}
+        self._fill -= steps
         return out
 
 
