@@ -9,6 +9,7 @@ horizon, a linear-stability census). The main verdicts are those of :func:`lib.r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -270,6 +271,22 @@ def claims_by_variant(
     return pd.DataFrame(rows)
 
 
+def _default_runs(store: str | Path | None) -> Iterator[tuple[Any, Any]]:
+    """(spec, run) of every stored default network (δ = 0.1, 250 units, paper seeds) of both
+    trial regimes, reset first; networks not stored are skipped. Nothing is computed."""
+    from lib.pipelines.experiments import resolve_runs, specs_for
+    from lib.pipelines.profiles import DEFAULT_DELTA, PAPER_SEEDS
+
+    for trials in ("reset", "continuous"):
+        for spec in specs_for(
+            "book", ["ppo", "sl"], list(PAPER_SEEDS), DEFAULT_DELTA, 250, trials=trials
+        ):
+            try:
+                yield spec, resolve_runs([spec], store, "book", progress=False)[0]
+            except FileNotFoundError:
+                continue
+
+
 def stability_per_network(store: str | Path | None = None) -> pd.DataFrame:
     """The linear-stability census (:mod:`lib.analysis.stability`) of every default network that has
     one stored, beside its orbit census: one row per network with the NS-candidate fraction
@@ -278,22 +295,13 @@ def stability_per_network(store: str | Path | None = None) -> pd.DataFrame:
     (column ``trials``). Nothing is computed."""
     from lib.analysis.census import CensusConfig, census
     from lib.analysis.stability import StabilityConfig, agreement, stability_census
-    from lib.pipelines.experiments import resolve_runs, specs_for
-    from lib.pipelines.profiles import DEFAULT_DELTA, LOW_COHERENCE, PAPER_SEEDS
+    from lib.pipelines.profiles import LOW_COHERENCE
     from lib.store.runs import Store
 
-    specs = [
-        sp
-        for trials in ("reset", "continuous")
-        for sp in specs_for(
-            "book", ["ppo", "sl"], list(PAPER_SEEDS), DEFAULT_DELTA, 250, trials=trials
-        )
-    ]
     st = Store(store) if store is not None else None
     rows = []
-    for spec in specs:
+    for spec, run in _default_runs(store):
         try:
-            run = resolve_runs([spec], store, "book", progress=False)[0]
             g = stability_census(run, StabilityConfig(), st, compute=False)["grid"]
             o = census(run, CensusConfig(), st, compute=False)["grid"]
         except FileNotFoundError:
@@ -449,57 +457,46 @@ def long_horizon_per_network(store: str | Path | None = None) -> pd.DataFrame:
     computed."""
     from lib.analysis.census import CensusConfig, census
     from lib.analysis.stats import cohen_kappa
-    from lib.pipelines.experiments import resolve_runs, specs_for
-    from lib.pipelines.profiles import (
-        DEFAULT_DELTA,
-        LONG_HORIZON_CENSUS,
-        LOW_COHERENCE,
-        PAPER_SEEDS,
-    )
+    from lib.pipelines.profiles import LONG_HORIZON_CENSUS, LOW_COHERENCE
     from lib.store.runs import Store
 
     st = Store(store) if store is not None else None
     rows = []
-    for trials in ("reset", "continuous"):
-        specs = specs_for(
-            "book", ["ppo", "sl"], list(PAPER_SEEDS), DEFAULT_DELTA, 250, trials=trials
+    for spec, run in _default_runs(store):
+        try:
+            lg = census(run, LONG_HORIZON_CENSUS, st, compute=False)["grid"]
+            base = census(run, CensusConfig(), st, compute=False)["grid"]
+        except FileNotFoundError:
+            continue
+        key = ["context", "c1r", "c2r"]
+        lg = lg.assign(c1r=lg.c1.round(6), c2r=lg.c2.round(6))
+        base = base.assign(c1r=base.c1.round(6), c2r=base.c2.round(6))
+        m = lg.merge(base, on=key, suffixes=("_long", "_main"))
+        low = (m.c1_long.abs() <= LOW_COHERENCE) & (m.c2_long.abs() <= LOW_COHERENCE)
+        a, b = m.has_qp_long.to_numpy(bool), m.has_qp_main.to_numpy(bool)
+        div_l = m.kinds_long.str.contains("divergent")
+        div_m = m.kinds_main.str.contains("divergent")
+        rows.append(
+            {
+                "trials": spec.task.trials,
+                "algorithm": spec.algorithm,
+                "seed": spec.seed,
+                "grid_points": len(m),
+                "qp_fraction": float(a.mean()),
+                "qp_fraction_low_coh": float(a[low.to_numpy()].mean()),
+                "qp_fraction_main": float(b.mean()),
+                "divergent_fraction": float(div_l.mean()),
+                "divergent_fraction_main": float(div_m.mean()),
+                "qp_agreement": cohen_kappa(a, b)[0],
+                "qp_kappa": cohen_kappa(a, b)[1],
+                "changed_class": int((m.kinds_long != m.kinds_main).sum()),
+            }
         )
-        for spec in specs:
-            try:
-                run = resolve_runs([spec], store, "book", progress=False)[0]
-                lg = census(run, LONG_HORIZON_CENSUS, st, compute=False)["grid"]
-                base = census(run, CensusConfig(), st, compute=False)["grid"]
-            except FileNotFoundError:
-                continue
-            key = ["context", "c1r", "c2r"]
-            lg = lg.assign(c1r=lg.c1.round(6), c2r=lg.c2.round(6))
-            base = base.assign(c1r=base.c1.round(6), c2r=base.c2.round(6))
-            m = lg.merge(base, on=key, suffixes=("_long", "_main"))
-            low = (m.c1_long.abs() <= LOW_COHERENCE) & (m.c2_long.abs() <= LOW_COHERENCE)
-            a, b = m.has_qp_long.to_numpy(bool), m.has_qp_main.to_numpy(bool)
-            div_l = m.kinds_long.str.contains("divergent")
-            div_m = m.kinds_main.str.contains("divergent")
-            rows.append(
-                {
-                    "trials": trials,
-                    "algorithm": spec.algorithm,
-                    "seed": spec.seed,
-                    "grid_points": len(m),
-                    "qp_fraction": float(a.mean()),
-                    "qp_fraction_low_coh": float(a[low.to_numpy()].mean()),
-                    "qp_fraction_main": float(b.mean()),
-                    "divergent_fraction": float(div_l.mean()),
-                    "divergent_fraction_main": float(div_m.mean()),
-                    "qp_agreement": cohen_kappa(a, b)[0],
-                    "qp_kappa": cohen_kappa(a, b)[1],
-                    "changed_class": int((m.kinds_long != m.kinds_main).sum()),
-                }
-            )
     return pd.DataFrame(rows)
 
 
 def long_horizon_claims(per: pd.DataFrame, trials: str = "reset") -> dict[str, str]:
-    """Claims 2 and 3 under the long horizon (rules of :func:`lib.analysis.claims_2_3` on the
+    """Claims 2 and 3 under the long horizon (rules of :func:`lib.report.claims.claims_2_3` on the
     long-horizon QP fractions) for the networks of one trial regime; {} without both
     algorithms."""
     from lib.report.claims import claims_2_3
