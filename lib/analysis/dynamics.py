@@ -729,8 +729,10 @@ class ReLUFixedPoints:
     points : array ``(m, n)``
     patterns : bool array ``(m, n)``, active units
     residual : array ``(m,)``, :math:`\\|\\mathrm{ReLU}(W h + c) - h\\|`
-    eigenvalues : list of arrays, eigenvalues of ``D W`` (active block) per point
-    stable : bool array ``(m,)``, spectral radius of ``D W`` below 1
+    eigenvalues : list of arrays, eigenvalues of ``D W`` (active block) per point; of the
+        leaky Jacobian's active block, :math:`1 - \\alpha + \\alpha\\lambda`, for a leaky map
+    stable : bool array ``(m,)``, spectral radius of the Jacobian (``D W`` without a leak)
+        below 1
     spectral_radius : array ``(m,)``
     """
 
@@ -833,6 +835,7 @@ def relu_fixed_points(
     n_iter: int = 300,
     adam_iters: int = 300,
     dedup_tol: float = 1e-8,
+    alpha: float = 1.0,
 ) -> ReLUFixedPoints:
     """All fixed points of :math:`h = \\mathrm{ReLU}(W h + c)` reachable from the starts.
 
@@ -844,7 +847,16 @@ def relu_fixed_points(
     is solved exactly, :math:`(I - DW)h = Dc`, and accepted only when :math:`W h + c` has
     pattern D again (a pre-activation within 1e-9 of 0 counts as either side). Solutions
     closer than ``dedup_tol`` (relative) are merged. Stability: spectral radius of D W < 1.
+
+    With a leak ``alpha`` < 1 the map is :math:`(1-\\alpha) h + \\alpha\\,\\mathrm{ReLU}(W h + c)`:
+    its fixed points are the same, the forward iterations follow the leaky map, and the
+    Jacobian is :math:`(1-\\alpha) I + \\alpha D W`. Its eigenvalues are
+    :math:`1 - \\alpha + \\alpha\\lambda` for the eigenvalues :math:`\\lambda` of the active
+    block (``eigenvalues`` holds these), and :math:`1 - \\alpha` for every inactive unit
+    (counted in ``spectral_radius``).
     """
+    if not (0 < alpha <= 1):
+        raise ValueError(f"alpha must lie in (0, 1], got {alpha!r}")
     W = np.asarray(W, dtype=float)
     c = np.asarray(c, dtype=float).reshape(-1)
     n = W.shape[0]
@@ -856,14 +868,14 @@ def relu_fixed_points(
         scale = start_scale if start_scale is not None else max(1.0, 2 * float(np.abs(c).max()))
         starts.append(rng.uniform(0, scale, size=(n_starts, n)))
     S = np.concatenate(starts, 0)
-    F = ReLUMap(W, c)
+    F = ReLUMap(W, c, alpha)
     pats = [np.zeros((1, n), dtype=bool)]
     h = S.copy()
     for t in range(n_iter):
         pre = F.preactivation(h)
         if t >= n_iter - 3:
             pats.append(pre > 0)
-        h = np.maximum(pre, 0.0)
+        h = np.maximum(pre, 0.0) if alpha == 1.0 else (1 - alpha) * h + alpha * np.maximum(pre, 0.0)
         if not np.all(np.isfinite(h)):
             h = np.where(np.isfinite(h), h, 0.0)
     if adam_iters > 0:
@@ -878,9 +890,17 @@ def relu_fixed_points(
     H, P = np.maximum(H[consistent], 0.0), P[consistent]
     keep = _dedup(H, dedup_tol)
     H, P = H[keep], P[keep]
-    res = np.linalg.norm(F.step(H) - H, axis=1) if len(H) else np.zeros(0)
+    res = np.linalg.norm(ReLUMap(W, c).step(H) - H, axis=1) if len(H) else np.zeros(0)
     ev = relu_eigvals(W, P)
     rad = np.array([np.abs(e).max() if e.size else 0.0 for e in ev])
+    if alpha != 1.0:
+        ev = [(1 - alpha) + alpha * e for e in ev]
+        rad = np.array(
+            [
+                max(np.abs(e).max() if e.size else 0.0, 1 - alpha if (~p).any() else 0.0)
+                for e, p in zip(ev, P, strict=True)
+            ]
+        )
     return ReLUFixedPoints(
         points=H, patterns=P, residual=res, eigenvalues=ev, stable=rad < 1, spectral_radius=rad
     )

@@ -471,8 +471,10 @@ def _flow(
     tol: float,
     div_threshold: float,
     check_every: int = 25,
+    alpha: float = 1.0,
 ) -> tuple[Array, Array]:
-    r"""Iterate :math:`h \mapsto \mathrm{ReLU}(W h + c)` from the rows of ``H0`` (batched).
+    r"""Iterate :math:`h \mapsto (1-\alpha) h + \alpha\,\mathrm{ReLU}(W h + c)` from the rows
+    of ``H0`` (batched; ``alpha`` = 1, the vanilla map, by default).
 
     Every ``check_every`` steps, rows with :math:`\|F(h) - h\| \le tol\,(1 + \|h\|)` are
     *settled* and rows whose max-norm exceeds ``div_threshold`` (or that grew by more than
@@ -483,7 +485,7 @@ def _flow(
     H = np.array(H0, dtype=float, copy=True)
     status = np.full(len(H), UNSETTLED)
     idx = np.arange(len(H))
-    F = ReLUMap(W, c)
+    F = ReLUMap(W, c, alpha)
     X = H.copy()
     norms: list[Array] = []
     for t in range(1, n_steps + 1):
@@ -563,8 +565,9 @@ def decision_states(
 
     Notes
     -----
-    The fixed-point definition needs a non-leaky network (``alpha = 1``): with a leak the
-    fixed points are the same but their stability is not that of :math:`D W_{rec}`.
+    A leaky network (``alpha`` < 1) has the same fixed points; the delay map is then the
+    leaky one and a fixed point's stability is that of :math:`(1-\alpha) I + \alpha D W_{rec}`
+    (:func:`lib.analysis.dynamics.relu_fixed_points` with ``alpha``).
     """
     _check_common(context, n_trials)
     if not (isinstance(n_flow, int | np.integer) and n_flow >= 1):
@@ -577,18 +580,15 @@ def decision_states(
         if not (np.isfinite(v) and v > 0):
             raise ValueError(f"{name} must be finite and > 0, got {v!r}")
     net, task = _net_task(source, task)
-    if net.cfg.alpha != 1.0:
-        raise ValueError(
-            f"decision_states needs a non-leaky network (alpha = 1), got alpha={net.cfg.alpha}"
-        )
     act = trial_activity(net, context, n_trials, seed, task=task)
     W = net.W_rec.detach().double().numpy()
     c = act.delay_input @ net.W_in.detach().double().numpy().T + net.b.detach().double().numpy()
 
-    H, status = _flow(W, c, act.delay_end, int(n_flow), settle_tol, div_threshold)
+    alpha = float(net.cfg.alpha)
+    H, status = _flow(W, c, act.delay_end, int(n_flow), settle_tol, div_threshold, alpha=alpha)
     settled = status == 0
     cand = np.unique(H[settled], axis=0) if settled.any() else None
-    fps = relu_fixed_points(W, c, cand, n_starts=0, n_iter=3, adam_iters=0)
+    fps = relu_fixed_points(W, c, cand, n_starts=0, n_iter=3, adam_iters=0, alpha=alpha)
     stable_index = np.flatnonzero(fps.stable)
     S = fps.points[stable_index]
     outcome = np.where(status == DIVERGED, DIVERGED, UNSETTLED)

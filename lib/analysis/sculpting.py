@@ -52,6 +52,7 @@ from lib.store.runs import Store, StoredRun, cached
 from lib.train.evaluation import evaluate
 
 __all__ = [
+    "LEAKY_SCULPT_VERSION",
     "SCULPT_VERSION",
     "SculptConfig",
     "checkpoint_table",
@@ -63,6 +64,11 @@ __all__ = [
 
 #: Bump when a change to this module changes its cached results.
 SCULPT_VERSION = "1"
+#: The version of a leaky network's populations (``alpha`` < 1). Their decision states were
+#: undefined (recorded as such) until :func:`lib.analysis.populations.decision_states` handled
+#: the leak; this version gives them a key of their own, so those entries are computed again,
+#: while the key of every non-leaky network's populations stays as it was.
+LEAKY_SCULPT_VERSION = "1-leak"
 
 #: When several labels name the same network, the analysis is keyed by the first of these.
 _LABEL_PRIORITY = ("criterion", "acc_0.9", "acc_0.7", "acc_0.5")
@@ -208,7 +214,8 @@ def populations_analysis(
     ``summary`` tables of :func:`checkpoint_analysis`.
     """
     cfg = cfg or SculptConfig()
-    return cached(run, store, "sculpt", SCULPT_VERSION, "sculpt", cfg, _compute_checkpoint, compute)
+    version = SCULPT_VERSION if run.spec.network.alpha == 1.0 else LEAKY_SCULPT_VERSION
+    return cached(run, store, "sculpt", version, "sculpt", cfg, _compute_checkpoint, compute)
 
 
 def _categories(grid: pd.DataFrame) -> pd.Series:

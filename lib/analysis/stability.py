@@ -242,7 +242,8 @@ def stability_tables(
     Parameters
     ----------
     arrays : mapping
-        ``W_rec (n, n)``, ``W_in (n, 7)`` and ``b (n,)`` (e.g. :func:`lib.analysis.census.network_arrays`).
+        ``W_rec (n, n)``, ``W_in (n, 7)`` and ``b (n,)`` (e.g. :func:`lib.analysis.census.network_arrays`);
+        optionally ``alpha``, the leak (1 when absent), which sets the Jacobian's stability.
     states : mapping
         Per context (0, 1) the census's initial states ``(S, n)``, starts of the search
         (e.g. :func:`lib.analysis.census.initial_states`; the task enters only through them).
@@ -262,6 +263,7 @@ def stability_tables(
     """
     cfg = cfg or StabilityConfig()
     W, Win, b = (np.asarray(arrays[k], dtype=float) for k in ("W_rec", "W_in", "b"))
+    alpha = float(arrays.get("alpha", 1.0))
     cohs = cfg.coherences
     G = len(cohs)
     fp_rows: list[dict[str, Any]] = []
@@ -287,6 +289,7 @@ def stability_tables(
                     n_iter=cfg.n_iter,
                     adam_iters=cfg.adam_iters,
                     dedup_tol=cfg.dedup_tol,
+                    alpha=alpha,
                 )
                 found[(i, j)] = fps.points
                 base = {"context": ctx + 1, "c1": float(cohs[i]), "c2": float(cohs[j])}
@@ -322,7 +325,8 @@ def compute_stability(run: StoredRun, cfg: StabilityConfig) -> dict[str, pd.Data
     :func:`stability_census`."""
     cc = cfg.census_config
     states = {ctx: initial_states(run, ctx, cc.n_trial_states, cc.trial_seed) for ctx in (0, 1)}
-    return stability_tables(network_arrays(run), states, cfg, run.spec.task.semantics)
+    arrays = {**network_arrays(run), "alpha": np.float64(run.spec.network.alpha)}
+    return stability_tables(arrays, states, cfg, run.spec.task.semantics)
 
 
 def stability_census(

@@ -259,6 +259,50 @@ def claims_2_3(per_net: pd.DataFrame, sl_max: float = 0.02) -> tuple[Claim, Clai
     return c2, c3
 
 
+def summary_balance(tab: pd.DataFrame) -> pd.DataFrame:
+    """Per-network balance from a sweep summary table (:func:`lib.pipelines.sweep.summary_table`;
+    columns ``balance_ds``, ``balance_sel``) in the long form of
+    :func:`lib.analysis.balance.network_balance`: ``algorithm``, ``seed``, ``definition``,
+    ``balance``; networks without populations are left out."""
+    cols = [c for c in BALANCE_COLUMNS.values() if c in tab.columns]
+    per = tab.melt(id_vars=["algorithm", "seed"], value_vars=cols, value_name="balance")
+    per = per.dropna(subset=["balance"])
+    per["definition"] = per.variable.map({v: k for k, v in BALANCE_COLUMNS.items()})
+    return per
+
+
+def claim_balanced_populations(per: pd.DataFrame, more: str = "") -> Claim:
+    """Claim 4a on per-network balance: ``per`` has ``algorithm``, ``seed``, ``definition``
+    (``decision_states``, ``selectivity``) and ``balance`` (:func:`lib.analysis.balance.network_balance`).
+    HOLDS when RL's balance exceeds SL's with p < 0.05 under both population definitions;
+    PARTLY when it is larger (rank-biserial r > 0) under both, or significantly larger under
+    one; DOES NOT HOLD otherwise. ``more`` is appended to the numbers."""
+    res = {}
+    for d in ("decision_states", "selectivity"):
+        g = per[per.definition == d]
+        res[d] = compare_groups(
+            g[g.algorithm == "ppo"].balance, g[g.algorithm == "sl"].balance, ("RL", "SL")
+        )
+    ds, se = res["decision_states"], res["selectivity"]
+    larger = [d for d, r in res.items() if r["rank_biserial"] > 0]
+    sig = [d for d, r in res.items() if r["rank_biserial"] > 0 and r["p"] < 0.05]
+    v4a = "HOLDS" if len(sig) == 2 else ("PARTLY" if len(larger) == 2 or sig else "DOES NOT HOLD")
+    return Claim(
+        "4a. RL gives more balanced populations than SL",
+        "3",
+        f"{ds['n_RL']} RL + {ds['n_SL']} SL",
+        f"balance RL − SL: decision states {ds['mean_RL'] - ds['mean_SL']:+.3f} (r = {ds['rank_biserial']:+.2f}), "
+        f"selectivity {se['mean_RL'] - se['mean_SL']:+.3f} (r = {se['rank_biserial']:+.2f})",
+        f"decision states RL [{ds['ci_low_RL']:.2f}, {ds['ci_high_RL']:.2f}], SL [{ds['ci_low_SL']:.2f}, {ds['ci_high_SL']:.2f}]",
+        "Mann-Whitney U, two-sided",
+        ds["p"],
+        v4a,
+        f"selectivity definition p = {_fmt_p(se['p'])}; mean balance RL {ds['mean_RL']:.3f} / {se['mean_RL']:.3f}, "
+        f"SL {ds['mean_SL']:.3f} / {se['mean_SL']:.3f} (decision states / selectivity)" + more,
+        _way(ds["rank_biserial"]),
+    )
+
+
 def claim_balance(
     pops: pd.DataFrame,
     rob: pd.DataFrame,
@@ -290,10 +334,7 @@ def claim_balance(
         cols = [c for c in BALANCE_COLUMNS.values() if c in at.columns]
         n_at = min((at[c].notna().sum() for c in cols), default=0)
         if cols and n_at > per.groupby("definition").seed.size().max():
-            per = at.melt(
-                id_vars=["algorithm", "seed"], value_vars=cols, value_name="balance"
-            ).dropna(subset=["balance"])
-            per["definition"] = per.variable.map({v: k for k, v in BALANCE_COLUMNS.items()})
+            per = summary_balance(at)
         by = balance_by_delta(ensemble).dropna(subset=["p"])
         counts = []
         for d, col in BALANCE_COLUMNS.items():
@@ -304,30 +345,7 @@ def claim_balance(
                 f"{d.replace('_', ' ')} RL > SL at {up}/{len(g)} δ, RL < SL at {down}/{len(g)}"
             )
         per_delta = "; across δ (p < 0.05): " + ", ".join(counts)
-    res = {}
-    for d in ("decision_states", "selectivity"):
-        g = per[per.definition == d]
-        res[d] = compare_groups(
-            g[g.algorithm == "ppo"].balance, g[g.algorithm == "sl"].balance, ("RL", "SL")
-        )
-    ds, se = res["decision_states"], res["selectivity"]
-    larger = [d for d, r in res.items() if r["rank_biserial"] > 0]
-    sig = [d for d, r in res.items() if r["rank_biserial"] > 0 and r["p"] < 0.05]
-    v4a = "HOLDS" if len(sig) == 2 else ("PARTLY" if len(larger) == 2 or sig else "DOES NOT HOLD")
-    c4a = Claim(
-        "4a. RL gives more balanced populations than SL",
-        "3",
-        f"{ds['n_RL']} RL + {ds['n_SL']} SL",
-        f"balance RL − SL: decision states {ds['mean_RL'] - ds['mean_SL']:+.3f} (r = {ds['rank_biserial']:+.2f}), "
-        f"selectivity {se['mean_RL'] - se['mean_SL']:+.3f} (r = {se['rank_biserial']:+.2f})",
-        f"decision states RL [{ds['ci_low_RL']:.2f}, {ds['ci_high_RL']:.2f}], SL [{ds['ci_low_SL']:.2f}, {ds['ci_high_SL']:.2f}]",
-        "Mann-Whitney U, two-sided",
-        ds["p"],
-        v4a,
-        f"selectivity definition p = {_fmt_p(se['p'])}; mean balance RL {ds['mean_RL']:.3f} / {se['mean_RL']:.3f}, "
-        f"SL {ds['mean_SL']:.3f} / {se['mean_SL']:.3f} (decision states / selectivity)" + per_delta,
-        _way(ds["rank_biserial"]),
-    )
+    c4a = claim_balanced_populations(per, per_delta)
     br, corr = balance_robustness(per, rob)
     cors = {r.perturbation: (r.spearman_rho, r.ci_low, r.ci_high, r.p) for r in corr.itertuples()}
     pos = [p for p, c in cors.items() if np.isfinite(c[0]) and c[0] > 0]

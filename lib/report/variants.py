@@ -369,11 +369,17 @@ def variant_networks(store: str | Path | None = None) -> pd.DataFrame:
 
 
 def variant_claims(nets: pd.DataFrame) -> dict[str, dict[str, str]]:
-    """Claims 1–3 on the networks of every trained variant (:func:`variant_networks`), with the
-    rules of :func:`lib.report.claims.claim_performance` and :func:`lib.report.claims.claims_2_3` applied to
-    the networks stored so far. Returns {claim number: {variant: "VERDICT (n; effect; 95 % CI)"}};
+    """Claims 1–3 and 4a on the networks of every trained variant (:func:`variant_networks`),
+    with the rules of :func:`lib.report.claims.claim_performance`,
+    :func:`lib.report.claims.claims_2_3` and :func:`lib.report.claims.claim_balanced_populations`
+    (the balance columns of the sweep summary) applied to the networks stored so far. Returns {claim number: {variant: "VERDICT (n; effect; 95 % CI)"}};
     a variant without networks of both algorithms is left out."""
-    from lib.report.claims import claim_performance, claims_2_3
+    from lib.report.claims import (
+        claim_balanced_populations,
+        claim_performance,
+        claims_2_3,
+        summary_balance,
+    )
 
     out: dict[str, dict[str, str]] = {}
     for v in TRAINED_VARIANTS:
@@ -387,6 +393,10 @@ def variant_claims(nets: pd.DataFrame) -> dict[str, dict[str, str]]:
             c2, c3 = claims_2_3(q)
             out.setdefault("2", {})[v] = _cell(c2)
             out.setdefault("3", {})[v] = _cell(c3)
+        b = summary_balance(d)
+        both = b.groupby("definition").algorithm.nunique()
+        if len(both) == 2 and (both == 2).all():
+            out.setdefault("4a", {})[v] = _cell(claim_balanced_populations(b))
     return out
 
 

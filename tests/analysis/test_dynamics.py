@@ -1034,3 +1034,35 @@ def test_defaults_match_documentation():
     cfg = OrbitConfig()
     assert (cfg.n_transient, cfg.n_record, cfg.max_period, cfg.n_exponents) == (1000, 2000, 64, 3)
     assert cfg.lyap_tol == 5e-3 and cfg.div_threshold == 1e6
+
+
+def test_relu_fixed_points_of_a_leaky_map():
+    """The two-cycle network above with a leak alpha = 0.5: the fixed point (2/3, 2/3) is the
+    same (a fixed point of ReLU(W h + c) is one of (1-a) h + a ReLU(W h + c)), but the leaky
+    Jacobian 0.5 I + 0.5 W has eigenvalues 0.5 + 0.5 (-0.5, -1.5) = (0.25, -0.25): stable,
+    where the vanilla map's (-0.5, -1.5) are not. Iterating the leaky map converges to it.
+    With an inactive unit the leak's own eigenvalue 1 - alpha enters the spectral radius:
+    W = diag(-0.5, 0.5), c = (1, -1), alpha = 0.2 gives (2/3, 0) with the active unit's
+    eigenvalue 0.8 + 0.2 (-0.5) = 0.7 and the inactive one's 0.8, so radius 0.8."""
+    W = np.array([[-1.0, 0.5], [0.5, -1.0]])
+    c = np.array([1.0, 1.0])
+    fps = relu_fixed_points(W, c, alpha=0.5)
+    assert len(fps.points) == 1
+    np.testing.assert_allclose(fps.points[0], [2 / 3, 2 / 3], atol=1e-12)
+    assert fps.residual[0] < 1e-12
+    assert bool(fps.stable[0])
+    np.testing.assert_allclose(np.sort(fps.eigenvalues[0].real), [-0.25, 0.25], atol=1e-12)
+    assert fps.spectral_radius[0] == pytest.approx(0.25, abs=1e-12)
+    h = np.array([1.0, 0.2])
+    for _ in range(200):
+        h = 0.5 * h + 0.5 * np.maximum(W @ h + c, 0.0)
+    np.testing.assert_allclose(h, [2 / 3, 2 / 3], atol=1e-12)
+
+    off = relu_fixed_points(np.diag([-0.5, 0.5]), np.array([1.0, -1.0]), alpha=0.2)
+    np.testing.assert_allclose(off.points, [[2 / 3, 0.0]], atol=1e-12)
+    np.testing.assert_allclose(off.eigenvalues[0].real, [0.7], atol=1e-12)
+    assert off.spectral_radius[0] == pytest.approx(0.8, abs=1e-12)
+    vanilla = relu_fixed_points(W, c)
+    assert not bool(vanilla.stable[0])
+    with pytest.raises(ValueError, match="alpha"):
+        relu_fixed_points(W, c, alpha=0.0)

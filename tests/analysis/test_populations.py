@@ -153,7 +153,7 @@ def test_choice_selectivity_validation(X, c, kw, msg):
 
 
 # ------------------------------------------------------------ hand-built networks
-def two_choice_network(inhibition: float = 2.0) -> RNN:
+def two_choice_network(inhibition: float = 2.0, alpha: float = 1.0) -> RNN:
     r"""Five units, context 0. Units 0 and 1 excite themselves (0.5) and inhibit each other
     (``inhibition``); during the stimulus unit 0 is driven by +5 (ch1 - ch2) of modality 1,
     unit 1 by -5 (ch1 - ch2); the fixation input drives both by 1. Unit 2 is on at rate 1
@@ -164,8 +164,9 @@ def two_choice_network(inhibition: float = 2.0) -> RNN:
     points, h+ = (2, 0, 1, 0, 1.5) and h- = (0, 2, 1, 0, 0) (active blocks with eigenvalues
     0.5 and 0), and the symmetric one (0.4, 0.4, 1, 0, 0) is unstable (eigenvalue 2.5).
     Without inhibition the only fixed point is (2, 2, 1, 0, 1.5): both choices flow there.
+    A leak ``alpha`` keeps the fixed points and maps each eigenvalue to 1 - alpha + alpha lambda.
     """
-    net = RNN(NetworkConfig(hidden=5))
+    net = RNN(NetworkConfig(hidden=5, alpha=alpha))
     with torch.no_grad():
         for p in net.parameters():
             p.zero_()
@@ -196,6 +197,21 @@ def test_decision_states_of_a_winner_take_all_network_are_its_two_fixed_points()
     pops = P.populations(ds.h_plus, ds.h_minus)
     assert list(pops.labels()) == ["G+", "G-", "Ga", "Gs", "G+"]
     assert pops.balance == pytest.approx(2 / 3)
+
+
+def test_decision_states_of_a_leaky_network_are_the_same_fixed_points():
+    """alpha = 0.5: h+ and h- are unchanged; their leaky Jacobians have spectral radius
+    0.5 + 0.5 * 0.5 = 0.75 (the self-excitation), the symmetric point 0.5 + 0.5 * 2.5 > 1."""
+    ds = P.decision_states(two_choice_network(alpha=0.5), 0, n_trials=120, seed=0)
+    assert ds.method == "fixed_points" and ds.reason == ""
+    np.testing.assert_allclose(ds.h_plus, [2.0, 0.0, 1.0, 0.0, 1.5], atol=1e-12)
+    np.testing.assert_allclose(ds.h_minus, [0.0, 2.0, 1.0, 0.0, 0.0], atol=1e-12)
+    fps = ds.fixed_points
+    np.testing.assert_allclose(np.sort(fps.spectral_radius[fps.stable]), [0.75, 0.75])
+    sym = np.flatnonzero(np.all(np.abs(fps.points[:, :2] - 0.4) < 1e-9, axis=1))
+    if len(sym):  # the unstable point is found only when a trial settles near it
+        assert fps.spectral_radius[sym[0]] == pytest.approx(1.75)
+    assert ds.support_plus > 0.9 and ds.support_minus > 0.9
 
 
 def test_decision_states_fall_back_to_mean_go_states_when_the_decision_is_transient():

@@ -167,3 +167,27 @@ def test_chance_agreement_is_the_product_of_label_frequencies():
     assert _chance_agreement(a, b, "decision_states") == pytest.approx(0.3125)
     assert _label_agreement(a, b, "decision_states") == pytest.approx(0.5)  # units 0 and 2
     assert np.isnan(_chance_agreement(a, b, "selectivity"))
+
+
+def test_leaky_populations_have_a_key_of_their_own(tmp_path, tiny_spec, stored_default):
+    """A leaky network's populations are cached under LEAKY_SCULPT_VERSION (its old entries,
+    which recorded the leak as undefined, are computed again) and no longer fail on the leak;
+    a non-leaky stored network's entry is still found under the old key."""
+    import json
+
+    from lib.analysis.sculpting import (
+        LEAKY_SCULPT_VERSION,
+        SCULPT_VERSION,
+        populations_analysis,
+    )
+
+    st = Store(tmp_path)
+    run = st.get_or_train(tiny_spec(alpha=0.5), progress=False)
+    out = populations_analysis(run, TINY_CFG, st)
+    assert "non-leaky" not in str(out["summary"].populations_reason.iloc[0])
+    (entry,) = (tmp_path / "analyses" / run.path.name).glob("sculpt-*")
+    assert json.loads((entry / "meta.json").read_text())["params"]["version"] == LEAKY_SCULPT_VERSION
+    assert LEAKY_SCULPT_VERSION != SCULPT_VERSION
+    ppo = stored_default("ppo", 0)
+    stored = populations_analysis(ppo, compute=False)  # the stored key: no compute
+    assert len(stored["populations"]) > 0
