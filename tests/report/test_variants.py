@@ -101,6 +101,27 @@ def test_variant_claims_apply_the_chapter_rules_per_variant():
     assert out["3"]["continuous"].startswith("PARTLY")  # below RL but not below 0.02
     assert out["1"]["continuous"].startswith("HOLDS (4 RL + 4 SL;")
     assert "leaky" not in out["1"]
+    assert "4a" not in out  # no balance columns: claim 4a is not tested
+
+
+def test_variant_claim_4a_from_the_summary_balance():
+    """Known answers for claim 4a per variant: RL's balance above SL's under both population
+    definitions for every network (p = 0.029 with 4 + 4, Mann-Whitney) HOLDS; SL above RL
+    under both DOES NOT HOLD; a variant without populations (NaN balance) is left out."""
+    up = _nets("continuous", 0.4, 0.05).assign(
+        balance_ds=lambda d: (d.algorithm == "ppo") * 0.5 + 0.4 + 0.01 * d.seed,
+        balance_sel=lambda d: (d.algorithm == "ppo") * 0.3 + 0.5 + 0.01 * d.seed,
+    )
+    down = _nets("old_noise", 0.4, 0.05).assign(
+        balance_ds=lambda d: (d.algorithm == "sl") * 0.5 + 0.4,
+        balance_sel=lambda d: (d.algorithm == "sl") * 0.5 + 0.4 + 0.01 * d.seed,
+    )
+    none = _nets("leaky", 0.4, 0.05).assign(balance_ds=float("nan"), balance_sel=float("nan"))
+    out = va.variant_claims(pd.concat([up, down, none]))
+    assert out["4a"]["continuous"].startswith("HOLDS (4 RL + 4 SL; balance RL − SL: decision")
+    assert "decision states +0.500" in out["4a"]["continuous"]
+    assert out["4a"]["old_noise"].startswith("DOES NOT HOLD (4 RL + 4 SL;")
+    assert "leaky" not in out["4a"]
 
 
 def test_variant_summary_means_and_bootstrap_cis():
