@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Iterator
 
 import torch
 
@@ -256,7 +257,25 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0 if counts.get("failed", 0) == 0 else 1
 
 
-def _selected(args: argparse.Namespace, st: Store, checkpoints: bool = False):
+def _each(args: argparse.Namespace, st: Store, checkpoints: bool = False) -> Iterator[StoredRun]:
+    """The selected runs (:func:`_selected`) with a progress bar on stderr (one step per run)."""
+    from tqdm.auto import tqdm
+
+    runs = list(_selected(args, st, checkpoints))
+    yield from tqdm(runs, desc=f"{args.cmd}", unit="run", disable=len(runs) < 2)
+
+
+def _report(line: str) -> None:
+    """One result line on stdout, at once (a long command piped to a file shows its progress)."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(line)
+    sys.stdout.flush()
+
+
+def _selected(
+    args: argparse.Namespace, st: Store, checkpoints: bool = False
+) -> Iterator[StoredRun]:
     for r in st.all_runs():
         if checkpoints and not r.has_checkpoints:
             continue
@@ -276,9 +295,9 @@ def _cmd_census(args: argparse.Namespace) -> int:
 
     cfg = LONG_HORIZON_CENSUS if args.horizon == "long" else CensusConfig(grid=args.grid)
     st = Store(args.store)
-    for r in _selected(args, st):
+    for r in _each(args, st):
         g = census(r, cfg, st)["grid"]
-        print(
+        _report(
             f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed}: QP fraction {g.has_qp.mean():.3f}"
         )
     return 0
@@ -318,8 +337,8 @@ def _cmd_analysis(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     st = Store(args.store)
     fn = ANALYSES[args.cmd][0]
-    for r in _selected(args, st):
-        print(
+    for r in _each(args, st):
+        _report(
             f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed} {r.spec.task.trials}: {fn(r, st)}"
         )
     return 0
@@ -330,10 +349,10 @@ def _cmd_sculpt(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(1)
     st = Store(args.store)
-    for r in _selected(args, st, checkpoints=True):
+    for r in _each(args, st, checkpoints=True):
         tab = sculpting_table(r, store=st)
         cp = crystallisation_point(tab.progress, tab.label_agreement_ds)
-        print(
+        _report(
             f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed}: {len(tab)} checkpoints, "
             f"population labels crystallise at {cp:.2f} of training"
         )
