@@ -18,9 +18,10 @@ import pandas as pd
 
 from lib.analysis.stats import compare_groups
 from lib.pipelines.experiments import REPO
-from lib.pipelines.profiles import VARIANT_REGIME
+from lib.pipelines.profiles import PAPER_SEEDS, VARIANT_REGIME
 
 __all__ = [
+    "verdict_of",
     "TRAINED_VARIANTS",
     "variant_networks",
     "variant_claims",
@@ -216,22 +217,40 @@ def variants_status(stored: dict[str, str]) -> pd.DataFrame:
     )
 
 
+def verdict_of(cell: str) -> tuple[str, bool]:
+    """The verdict of a table cell and whether it rests on part of its networks:
+    ``"PARTLY (3 RL + 3 SL; ...)"`` -> ("PARTLY", False),
+    ``"INCOMPLETE (27/100 runs): HOLDS (...)"`` -> ("HOLDS", True)."""
+    if cell.startswith("INCOMPLETE"):
+        return cell.split(": ", 1)[1].split(" (")[0], True
+    return cell.split(" (")[0], False
+
+
 def robustness_verdict(main: str, by_variant: dict[str, str | None]) -> str:
     """A claim's robustness from its main verdict and its verdict per variant (keys are
     :data:`VARIANTS` keys; ``None``: not computed): "holds in every variant computed", "does
-    not hold in any", "depends on <variant>", each with how many variants it rests on."""
+    not hold in any", "depends on <variant>", each with how many variants it rests on. A
+    verdict on part of its networks (``INCOMPLETE (...): VERDICT``) counts with its verdict,
+    and is named "(in part)" and counted as such."""
     names = {v.key: v.name for v in VARIANTS}
-    # a verdict may carry its n, "PARTLY (3 RL + 3 SL)": compare the verdicts only
-    done = {k: v.split(" (")[0] for k, v in by_variant.items() if v}
-    tail = f" ({len(done)} of {len(by_variant)} variants computed)"
+    parsed = {k: verdict_of(v) for k, v in by_variant.items() if v}
+    done = {k: v for k, (v, _) in parsed.items()}
+    partial = [k for k, (_, p) in parsed.items() if p]
+    tail = f" ({len(done)} of {len(by_variant)} variants computed"
+    tail += f", {len(partial)} of them in part)" if partial else ")"
     if not done:
         return "not yet tested against any variant" + tail
+    main = verdict_of(main)[0]
     verdicts = {main, *done.values()}
     if verdicts == {"HOLDS"}:
         return "holds in every variant computed" + tail
     if verdicts == {"DOES NOT HOLD"}:
         return "does not hold in any variant computed" + tail
-    differ = [names.get(k, k) for k, v in done.items() if v != main]
+    differ = [
+        names.get(k, k) + (" (in part)" if k in partial else "")
+        for k, v in done.items()
+        if v != main
+    ]
     if not differ:
         return f"{main} in every variant computed" + tail
     return f"depends on the {', '.join(differ)}" + tail
@@ -275,7 +294,7 @@ def _default_runs(store: str | Path | None) -> Iterator[tuple[Any, Any]]:
     """(spec, run) of every stored default network (δ = 0.1, 250 units, paper seeds) of both
     trial regimes, reset first; networks not stored are skipped. Nothing is computed."""
     from lib.pipelines.experiments import resolve_runs, specs_for
-    from lib.pipelines.profiles import DEFAULT_DELTA, PAPER_SEEDS
+    from lib.pipelines.profiles import DEFAULT_DELTA
 
     for trials in ("reset", "continuous"):
         for spec in specs_for(
@@ -345,7 +364,7 @@ def stability_claims(per: pd.DataFrame, trials: str = "reset") -> dict[str, str]
         }
     )
     c2, c3 = claims_2_3(q)
-    return {"2": _cell(c2), "3": _cell(c3)}
+    return {"2": _part_cell(c2, len(q)), "3": _part_cell(c3, len(q))}
 
 
 def variant_networks(store: str | Path | None = None) -> pd.DataFrame:
@@ -372,8 +391,10 @@ def variant_claims(nets: pd.DataFrame) -> dict[str, dict[str, str]]:
     """Claims 1–3 and 4a on the networks of every trained variant (:func:`variant_networks`),
     with the rules of :func:`lib.report.claims.claim_performance`,
     :func:`lib.report.claims.claims_2_3` and :func:`lib.report.claims.claim_balanced_populations`
-    (the balance columns of the sweep summary) applied to the networks stored so far. Returns {claim number: {variant: "VERDICT (n; effect; 95 % CI)"}};
-    a variant without networks of both algorithms is left out."""
+    (the balance columns of the sweep summary) applied to the networks stored so far. Returns
+    {claim number: {variant: "VERDICT (n; effect; 95 % CI)"}}, prefixed
+    ``INCOMPLETE (k/20 networks):`` while fewer than the paper seeds of both algorithms are
+    stored; a variant without networks of both algorithms is left out."""
     from lib.report.claims import (
         claim_balanced_populations,
         claim_performance,
@@ -381,28 +402,38 @@ def variant_claims(nets: pd.DataFrame) -> dict[str, dict[str, str]]:
         summary_balance,
     )
 
+    cell = _part_cell
     out: dict[str, dict[str, str]] = {}
     for v in TRAINED_VARIANTS:
         d = nets[nets.variant == v]
         if d.empty or not {"ppo", "sl"} <= set(d.algorithm):
             continue
+
         c1 = claim_performance(d)
-        out.setdefault("1", {})[v] = _cell(c1)
+        out.setdefault("1", {})[v] = cell(c1, len(d))
         q = d.dropna(subset=["qp_fraction"]) if "qp_fraction" in d else d.iloc[0:0]
         if {"ppo", "sl"} <= set(q.algorithm):
             c2, c3 = claims_2_3(q)
-            out.setdefault("2", {})[v] = _cell(c2)
-            out.setdefault("3", {})[v] = _cell(c3)
+            out.setdefault("2", {})[v] = cell(c2, len(q))
+            out.setdefault("3", {})[v] = cell(c3, len(q))
         b = summary_balance(d)
         both = b.groupby("definition").algorithm.nunique()
         if len(both) == 2 and (both == 2).all():
-            out.setdefault("4a", {})[v] = _cell(claim_balanced_populations(b))
+            n = int(b.groupby("definition").size().min())
+            out.setdefault("4a", {})[v] = cell(claim_balanced_populations(b), n)
     return out
 
 
 def _cell(c: Any) -> str:
     """A verdict as a table cell: the verdict, then (n; effect; 95 % CI)."""
     return f"{c.verdict} ({c.n}; {c.effect}; 95 % CI {c.ci})"
+
+
+def _part_cell(c: Any, n: int) -> str:
+    """:func:`_cell`, prefixed ``INCOMPLETE (n/20 networks):`` when it rests on fewer than the
+    paper seeds of both algorithms (``n`` networks)."""
+    expected = 2 * len(PAPER_SEEDS)
+    return (f"INCOMPLETE ({n}/{expected} networks): " if n < expected else "") + _cell(c)
 
 
 def verdicts_by_variant(
@@ -436,7 +467,12 @@ def verdicts_by_variant(
 
 def variant_summary(
     nets: pd.DataFrame,
-    columns: tuple[str, ...] = ("final_accuracy", "qp_fraction", "divergent_fraction"),
+    columns: tuple[str, ...] = (
+        "final_accuracy",
+        "qp_fraction",
+        "divergent_fraction",
+        "balance_ds",
+    ),
 ) -> pd.DataFrame:
     """Per trained variant and algorithm: networks, and per column the mean over networks with
     its 95 % bootstrap CI (:func:`lib.analysis.stats.bootstrap_ci`); plus converged networks."""
@@ -515,4 +551,4 @@ def long_horizon_claims(per: pd.DataFrame, trials: str = "reset") -> dict[str, s
     if d.empty or set(d.algorithm) < {"ppo", "sl"}:
         return {}
     c2, c3 = claims_2_3(d)
-    return {"2": _cell(c2), "3": _cell(c3)}
+    return {"2": _part_cell(c2, len(d)), "3": _part_cell(c3, len(d))}

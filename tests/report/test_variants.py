@@ -21,6 +21,17 @@ def test_robustness_rule():
     assert out.startswith("depends on the leaky network") and "2 of" in out
     never = {**none, "continuous": "DOES NOT HOLD"}
     assert va.robustness_verdict("DOES NOT HOLD", never).startswith("does not hold in any")
+    # a verdict on part of its networks counts with its verdict, named and counted "in part"
+    partial = {**none, "leaky": "INCOMPLETE (8/20 networks): HOLDS (4 RL + 4 SL; ...)"}
+    out = va.robustness_verdict("PARTLY (10 RL + 10 SL)", partial)
+    assert (
+        out
+        == f"depends on the leaky network (in part) (1 of {len(keys)} variants computed, 1 of them in part)"
+    )
+    same = {**none, "continuous": "INCOMPLETE (27/100 runs): DOES NOT HOLD (14 RL)"}
+    assert va.robustness_verdict("DOES NOT HOLD", same).startswith(
+        "does not hold in any variant computed (1 of"
+    )
 
 
 def test_claims_by_variant_marks_what_is_missing():
@@ -56,7 +67,8 @@ def test_stability_claims_use_the_chapter_2_rules():
         ]
     )
     out = va.stability_claims(per)
-    assert out["2"].startswith("DOES NOT HOLD") and out["3"].startswith("DOES NOT HOLD")
+    part = "INCOMPLETE (4/20 networks): DOES NOT HOLD (2 RL + 2 SL;"
+    assert out["2"].startswith(part) and out["3"].startswith(part)
     assert va.stability_claims(per[per.algorithm == "sl"]) == {}
     assert va.robustness_verdict("DOES NOT HOLD", {"linear_stability": out["3"]}).startswith(
         "does not hold in any"
@@ -94,12 +106,15 @@ def test_variant_claims_apply_the_chapter_rules_per_variant():
         ]
     )
     out = va.variant_claims(nets)
-    assert out["2"]["main"].startswith("PARTLY (4 RL + 4 SL; QP fraction RL − SL = -0.290")
-    assert out["3"]["main"].startswith("DOES NOT HOLD (4 RL + 4 SL;")
-    assert out["2"]["continuous"].startswith("HOLDS (4 RL + 4 SL;")
+    part = "INCOMPLETE (8/20 networks): "  # 4 of the 10 paper seeds per algorithm
+    assert out["2"]["main"].startswith(part + "PARTLY (4 RL + 4 SL; QP fraction RL − SL = -0.290")
+    assert out["3"]["main"].startswith(part + "DOES NOT HOLD (4 RL + 4 SL;")
+    assert out["2"]["continuous"].startswith(part + "HOLDS (4 RL + 4 SL;")
     assert "95 % CI RL [" in out["2"]["continuous"]
-    assert out["3"]["continuous"].startswith("PARTLY")  # below RL but not below 0.02
-    assert out["1"]["continuous"].startswith("HOLDS (4 RL + 4 SL;")
+    assert out["3"]["continuous"].startswith(part + "PARTLY")  # below RL but not below 0.02
+    assert out["1"]["continuous"].startswith(part + "HOLDS (4 RL + 4 SL;")
+    full = va.variant_claims(_nets("continuous", 0.4, 0.05, n=10))
+    assert full["2"]["continuous"].startswith("HOLDS (10 RL + 10 SL;")
     assert "leaky" not in out["1"]
     assert "4a" not in out  # no balance columns: claim 4a is not tested
 
@@ -118,9 +133,10 @@ def test_variant_claim_4a_from_the_summary_balance():
     )
     none = _nets("leaky", 0.4, 0.05).assign(balance_ds=float("nan"), balance_sel=float("nan"))
     out = va.variant_claims(pd.concat([up, down, none]))
-    assert out["4a"]["continuous"].startswith("HOLDS (4 RL + 4 SL; balance RL − SL: decision")
+    part = "INCOMPLETE (8/20 networks): "
+    assert out["4a"]["continuous"].startswith(part + "HOLDS (4 RL + 4 SL; balance RL − SL: decis")
     assert "decision states +0.500" in out["4a"]["continuous"]
-    assert out["4a"]["old_noise"].startswith("DOES NOT HOLD (4 RL + 4 SL;")
+    assert out["4a"]["old_noise"].startswith(part + "DOES NOT HOLD (4 RL + 4 SL;")
     assert "leaky" not in out["4a"]
 
 
