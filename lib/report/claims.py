@@ -36,6 +36,7 @@ from lib.store.runs import Store, StoredRun
 
 __all__ = [
     "Claim",
+    "verdict_of",
     "DEFAULT_SEEDS",
     "claim_balance",
     "claim_performance",
@@ -659,6 +660,15 @@ def claims_table(
     return pd.DataFrame([r.as_row() for r in rows])
 
 
+def verdict_of(cell: str) -> tuple[str, bool]:
+    """The verdict of a table cell and whether it rests on part of its networks:
+    ``"PARTLY (3 RL + 3 SL; ...)"`` -> ("PARTLY", False),
+    ``"INCOMPLETE (27/100 runs): HOLDS (...)"`` -> ("HOLDS", True)."""
+    if cell.startswith("INCOMPLETE"):
+        return cell.split(": ", 1)[1].split(" (")[0], True
+    return cell.split(" (")[0], False
+
+
 def other_regime_lines(
     main: Sequence[Claim], group: str, store: str | Path | None = None, trials: str = "reset"
 ) -> list[str]:
@@ -672,9 +682,11 @@ def other_regime_lines(
         if str(o.verdict).startswith("NOT TESTED"):
             lines.append(f"Claim {short} in the {other} regime: not tested yet ({o.numbers}).")
             continue
-        same = "agrees with" if o.verdict == c.verdict else "differs from"
+        verdict, partial = verdict_of(str(o.verdict))
+        same = "agrees with" if verdict == verdict_of(c.verdict)[0] else "differs from"
+        which = f"which, on the runs stored so far, {same}" if partial else f"which {same}"
         lines.append(
             f"Claim {short} in the {other} regime: {o.verdict} (n = {o.n}; {o.numbers}), "
-            f"which {same} the {trials} regime's {c.verdict}."
+            f"{which} the {trials} regime's {c.verdict}."
         )
     return lines

@@ -19,9 +19,9 @@ import pandas as pd
 from lib.analysis.stats import compare_groups
 from lib.pipelines.experiments import REPO
 from lib.pipelines.profiles import PAPER_SEEDS, VARIANT_REGIME
+from lib.report.claims import verdict_of
 
 __all__ = [
-    "verdict_of",
     "TRAINED_VARIANTS",
     "variant_networks",
     "variant_claims",
@@ -215,15 +215,6 @@ def variants_status(stored: dict[str, str]) -> pd.DataFrame:
             for v in VARIANTS
         ]
     )
-
-
-def verdict_of(cell: str) -> tuple[str, bool]:
-    """The verdict of a table cell and whether it rests on part of its networks:
-    ``"PARTLY (3 RL + 3 SL; ...)"`` -> ("PARTLY", False),
-    ``"INCOMPLETE (27/100 runs): HOLDS (...)"`` -> ("HOLDS", True)."""
-    if cell.startswith("INCOMPLETE"):
-        return cell.split(": ", 1)[1].split(" (")[0], True
-    return cell.split(" (")[0], False
 
 
 def robustness_verdict(main: str, by_variant: dict[str, str | None]) -> str:

@@ -186,7 +186,9 @@ def test_leaky_populations_have_a_key_of_their_own(tmp_path, tiny_spec, stored_d
     out = populations_analysis(run, TINY_CFG, st)
     assert "non-leaky" not in str(out["summary"].populations_reason.iloc[0])
     (entry,) = (tmp_path / "analyses" / run.path.name).glob("sculpt-*")
-    assert json.loads((entry / "meta.json").read_text())["params"]["version"] == LEAKY_SCULPT_VERSION
+    assert (
+        json.loads((entry / "meta.json").read_text())["params"]["version"] == LEAKY_SCULPT_VERSION
+    )
     assert LEAKY_SCULPT_VERSION != SCULPT_VERSION
     ppo = stored_default("ppo", 0)
     stored = populations_analysis(ppo, compute=False)  # the stored key: no compute

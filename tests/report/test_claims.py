@@ -181,3 +181,17 @@ def test_other_regime_lines_say_what_is_not_tested(tmp_path):
     assert list(t.claim) == ["5a. wider δ → more QP under RL"]
     with pytest.raises(ValueError, match="unknown claim groups"):
         claims_table(tmp_path, "reset", {"everything"})
+
+
+def test_verdict_of_a_cell_and_of_a_partial_one():
+    from lib.report.claims import verdict_of
+
+    assert verdict_of("PARTLY (3 RL + 3 SL; QP fraction ...)") == ("PARTLY", False)
+    assert verdict_of("DOES NOT HOLD") == ("DOES NOT HOLD", False)
+    assert verdict_of("INCOMPLETE (27/100 runs): HOLDS (14 RL networks over 5 δ)") == (
+        "HOLDS",
+        True,
+    )
+    assert verdict_of("INCOMPLETE (8/20 networks): DOES NOT HOLD (4 RL + 4 SL)")[0] == (
+        "DOES NOT HOLD"
+    )
