@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lib.analysis.dynamics import leak_version
 from lib.analysis.populations import (
     ACTIVITY_THRESHOLD,
     POPULATION_SEED,
@@ -168,7 +169,8 @@ def balance_analysis(
     random controls).
     """
     cfg = cfg or BalanceConfig()
-    return cached(run, store, "balance", BALANCE_VERSION, "balance", cfg, compute_balance, compute)
+    version = leak_version(BALANCE_VERSION, run.spec.network.alpha)
+    return cached(run, store, "balance", version, "balance", cfg, compute_balance, compute)
 
 
 #: Per-network balance columns of :func:`lib.pipelines.sweep.summary_table`, by population definition.

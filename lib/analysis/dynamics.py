@@ -53,6 +53,7 @@ __all__ = [
     "birkhoff_digits",
     "classify_orbits",
     "lyapunov_spectrum_qr",
+    "leak_version",
     "relu_fixed_points",
     "relu_map",
     "rotation_number",
@@ -708,6 +709,15 @@ def relu_jvp(W: Array, c: Array) -> Callable[[Array, Array], Array]:
     """Tangent map ``(h, Q) -> D(h) W Q`` for ``Q (B, n, k)`` without forming the Jacobian
     (one GEMM): :meth:`lib.core.network.ReLUMap.jvp`."""
     return ReLUMap(W, c).jvp
+
+
+def leak_version(version: str, alpha: float) -> str:
+    """The cache version of an analysis of a network with leak ``alpha``: ``version`` itself
+    without a leak, ``version + "-leak"`` with one. The analyses built on exact fixed points
+    treated a leaky network as a vanilla one (or refused it) before :func:`relu_fixed_points`
+    took ``alpha``; their entries for leaky networks get keys of their own, so any written
+    before are computed again, while every non-leaky key stays as it was."""
+    return version if float(alpha) == 1.0 else f"{version}-leak"
 
 
 def relu_eigvals(W: Array, D: Array) -> list[Array]:

@@ -537,12 +537,14 @@ def decision_states(
 
     1. ``n_trials`` fresh trials of the context are run (:func:`trial_activity`);
     2. each trial's state at the last delay step is iterated under the delay map
-       :math:`F(h) = \mathrm{ReLU}(W_{rec} h + W_{in} x_{delay} + b)` for at most ``n_flow``
+       :math:`F(h) = (1-\alpha) h + \alpha\,\mathrm{ReLU}(W_{rec} h + W_{in} x_{delay} + b)`
+       (:math:`\alpha = 1` without a leak) for at most ``n_flow``
        steps, until it settles (:math:`\|F(h)-h\| \le` ``settle_tol`` :math:`(1+\|h\|)`) or
        diverges (max-norm above ``div_threshold``, or steady growth);
     3. the settled states are the candidates of :func:`lib.analysis.dynamics.relu_fixed_points`, which
        solves the fixed points exactly per activation pattern and tests their stability
-       (spectral radius of :math:`D W_{rec}` below 1); each settled trial is matched to the
+       (spectral radius of the Jacobian :math:`(1-\alpha) I + \alpha D W_{rec}` below 1); each
+       settled trial is matched to the
        nearest stable fixed point within ``match_tol`` :math:`(1 + \|h^*\|)`;
     4. :math:`h^+` (:math:`h^-`) is the stable fixed point reached by a strict majority of the
        correct choice-1 (choice-2) trials, if the two differ (``method="fixed_points"``);

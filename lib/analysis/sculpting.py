@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from lib.analysis.census import CensusConfig, census, grid_category
+from lib.analysis.dynamics import leak_version
 from lib.analysis.populations import (
     ACTIVITY_THRESHOLD,
     POPULATION_SEED,
@@ -64,11 +65,10 @@ __all__ = [
 
 #: Bump when a change to this module changes its cached results.
 SCULPT_VERSION = "1"
-#: The version of a leaky network's populations (``alpha`` < 1). Their decision states were
-#: undefined (recorded as such) until :func:`lib.analysis.populations.decision_states` handled
-#: the leak; this version gives them a key of their own, so those entries are computed again,
-#: while the key of every non-leaky network's populations stays as it was.
-LEAKY_SCULPT_VERSION = "1-leak"
+#: The version of a leaky network's populations (``alpha`` < 1;
+#: :func:`lib.analysis.dynamics.leak_version`). Their decision states were undefined (recorded as
+#: such) until :func:`lib.analysis.populations.decision_states` handled the leak.
+LEAKY_SCULPT_VERSION = leak_version(SCULPT_VERSION, 0.5)
 
 #: When several labels name the same network, the analysis is keyed by the first of these.
 _LABEL_PRIORITY = ("criterion", "acc_0.9", "acc_0.7", "acc_0.5")
@@ -214,7 +214,7 @@ def populations_analysis(
     ``summary`` tables of :func:`checkpoint_analysis`.
     """
     cfg = cfg or SculptConfig()
-    version = SCULPT_VERSION if run.spec.network.alpha == 1.0 else LEAKY_SCULPT_VERSION
+    version = leak_version(SCULPT_VERSION, run.spec.network.alpha)
     return cached(run, store, "sculpt", version, "sculpt", cfg, _compute_checkpoint, compute)
 
 

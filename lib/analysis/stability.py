@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from lib.analysis.census import CensusConfig, initial_states, network_arrays, stimulus_inputs
-from lib.analysis.dynamics import ReLUFixedPoints, relu_fixed_points
+from lib.analysis.dynamics import ReLUFixedPoints, leak_version, relu_fixed_points
 from lib.analysis.stats import cohen_kappa
 from lib.store.runs import Store, StoredRun, cached
 
@@ -194,6 +194,8 @@ def fixed_point_rows(fps: ReLUFixedPoints, imag_tol: float) -> list[dict[str, An
         lead = ev[np.argmax(mod)] if ev.size else 0j
         lead_cplx = bool(ev.size and cplx[np.argmax(mod)])
         rad = float(fps.spectral_radius[i])
+        if rad > (mod.max() if ev.size else 0.0):  # a leak's 1 - alpha of the inactive units
+            lead, lead_cplx = complex(rad), False
         n_unst, n_unst_c = int(unstable.sum()), int((unstable & cplx).sum())
         rows.append(
             {
@@ -358,7 +360,14 @@ def stability_census(
     """
     cfg = cfg or StabilityConfig()
     return cached(
-        run, store, "stability", STABILITY_VERSION, "stability", cfg, compute_stability, compute
+        run,
+        store,
+        "stability",
+        leak_version(STABILITY_VERSION, run.spec.network.alpha),
+        "stability",
+        cfg,
+        compute_stability,
+        compute,
     )
 
 

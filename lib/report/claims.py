@@ -36,9 +36,9 @@ from lib.store.runs import Store, StoredRun
 
 __all__ = [
     "Claim",
-    "verdict_of",
     "DEFAULT_SEEDS",
     "claim_balance",
+    "claim_balanced_populations",
     "claim_performance",
     "claims_2_3",
     "claim_delta",
@@ -48,6 +48,8 @@ __all__ = [
     "CLAIM_GROUPS",
     "other_regime_lines",
     "qp_per_network",
+    "summary_balance",
+    "verdict_of",
 ]
 
 #: The claims, in groups that are computed together (a chapter asks for its own group only).

@@ -222,7 +222,7 @@ def robustness_verdict(main: str, by_variant: dict[str, str | None]) -> str:
     :data:`VARIANTS` keys; ``None``: not computed): "holds in every variant computed", "does
     not hold in any", "depends on <variant>", each with how many variants it rests on. A
     verdict on part of its networks (``INCOMPLETE (...): VERDICT``) counts with its verdict,
-    and is named "(in part)" and counted as such."""
+    and is named ", in part" and counted as such."""
     names = {v.key: v.name for v in VARIANTS}
     parsed = {k: verdict_of(v) for k, v in by_variant.items() if v}
     done = {k: v for k, (v, _) in parsed.items()}
@@ -238,7 +238,7 @@ def robustness_verdict(main: str, by_variant: dict[str, str | None]) -> str:
     if verdicts == {"DOES NOT HOLD"}:
         return "does not hold in any variant computed" + tail
     differ = [
-        names.get(k, k) + (" (in part)" if k in partial else "")
+        names.get(k, k) + (", in part" if k in partial else "")
         for k, v in done.items()
         if v != main
     ]

@@ -187,3 +187,24 @@ def test_cached_wrapper_stores_like_the_census(tmp_path):
     assert {"checksums.json", "grid.csv", "fixed_points.csv"} <= {p.name for p in d.iterdir()}
     again = sb.stability_census(run, FAST, st, compute=False)
     pd.testing.assert_frame_equal(again["grid"], g)
+
+
+def test_leading_eigenvalue_of_a_leaky_fixed_point_counts_the_inactive_units():
+    """W = diag(-0.5, 0.5), c = (1, -1), alpha = 0.2: fixed point (2/3, 0); the active unit's
+    leaky eigenvalue is 0.7, the inactive one's 1 - alpha = 0.8, which leads (real)."""
+    fps = relu_fixed_points(np.diag([-0.5, 0.5]), np.array([1.0, -1.0]), alpha=0.2)
+    (row,) = sb.fixed_point_rows(fps, 1e-9)
+    assert row["spectral_radius"] == pytest.approx(0.8)
+    assert row["leading_arg"] == 0.0 and not row["leading_complex"] and row["stable"]
+
+
+def test_leaky_networks_have_analysis_keys_of_their_own():
+    """Non-leaky analyses keep their version (the stored keys); leaky ones get '-leak'."""
+    from lib.analysis.balance import BALANCE_VERSION
+    from lib.analysis.dynamics import leak_version
+    from lib.analysis.sculpting import LEAKY_SCULPT_VERSION, SCULPT_VERSION
+
+    for v in (sb.STABILITY_VERSION, BALANCE_VERSION, SCULPT_VERSION):
+        assert leak_version(v, 1.0) == v
+        assert leak_version(v, 0.5) == f"{v}-leak"
+    assert LEAKY_SCULPT_VERSION == "1-leak"

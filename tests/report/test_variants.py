@@ -26,7 +26,7 @@ def test_robustness_rule():
     out = va.robustness_verdict("PARTLY (10 RL + 10 SL)", partial)
     assert (
         out
-        == f"depends on the leaky network (in part) (1 of {len(keys)} variants computed, 1 of them in part)"
+        == f"depends on the leaky network, in part (1 of {len(keys)} variants computed, 1 of them in part)"
     )
     same = {**none, "continuous": "INCOMPLETE (27/100 runs): DOES NOT HOLD (14 RL)"}
     assert va.robustness_verdict("DOES NOT HOLD", same).startswith(
