@@ -418,6 +418,10 @@ def claim_delta(tab: pd.DataFrame, n_expected: int | None = None) -> Claim:
     )
 
 
+#: Fewest networks per level for a correlation (Fisher's z needs n > 3).
+MIN_CORRELATION_N = 4
+
+
 def claim_complexity(
     tab: pd.DataFrame, ideal: dict[str, float], n_expected: int | None = None
 ) -> Claim:
@@ -426,13 +430,17 @@ def claim_complexity(
     Per level, Pearson's r between RL networks' QP fraction and final accuracy relative to
     the level's ideal observer (``ideal``). HOLDS when some level has r > 0 with p < 0.05 and
     r grows from the easy to the hard level; PARTLY when one of the two; DOES NOT HOLD
-    otherwise.
+    otherwise. Levels with fewer than :data:`MIN_CORRELATION_N` RL networks are left out (no
+    correlation is defined there); NOT TESTED YET with fewer than two levels left.
     """
     if tab.empty or "qp_fraction" not in tab.columns:
         tab = pd.DataFrame(columns=["algorithm", "level", "qp_fraction", "final_accuracy"])
     d = tab.dropna(subset=["qp_fraction"])
     rl = d[d.algorithm == "ppo"].copy()
-    if rl.empty or rl.level.nunique() < 2:
+    sizes = rl.groupby("level").size()
+    enough = sizes[sizes >= MIN_CORRELATION_N]
+    if len(enough) < 2:
+        stored = ", ".join(f"{lv} {n}" for lv, n in sizes.items()) or "none"
         return Claim(
             "5b. QP goes with performance, more on harder tasks",
             "5",
@@ -442,9 +450,11 @@ def claim_complexity(
             "Pearson",
             float("nan"),
             "NOT TESTED YET",
-            "needs RL censuses at ≥ 2 levels (sweep running)",
+            f"needs ≥ {MIN_CORRELATION_N} RL censuses at ≥ 2 levels (stored: {stored}; "
+            "sweep running)",
         )
     rl["rel"] = rl.final_accuracy / rl.level.map(ideal)
+    rl = rl[rl.level.isin(enough.index)]
     res = {lv: pearson_ci(g.qp_fraction, g.rel) for lv, g in rl.groupby("level")}
     sig = [lv for lv, (r, _, _, p) in res.items() if np.isfinite(r) and r > 0 and p < 0.05]
     grows = "easy" in res and "hard" in res and res["hard"][0] > res["easy"][0]

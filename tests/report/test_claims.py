@@ -127,6 +127,15 @@ def test_claim_complexity_rules():
     against = tab.assign(final_accuracy=0.9 - tab.qp_fraction)  # r = -1 at every level
     assert cl.claim_complexity(against, ideal).verdict == "DOES NOT HOLD"
     assert cl.claim_complexity(tab[tab.level == "easy"], ideal).verdict == "NOT TESTED YET"
+    # levels with fewer than 4 networks have no correlation: left out, never a nan
+    few = pd.concat([tab[tab.level == "standard"], tab[tab.level != "standard"].iloc[[0, 10]]])
+    c = cl.claim_complexity(few, ideal, n_expected=30)
+    assert c.verdict == "NOT TESTED YET" and "easy 1" in c.numbers
+    assert "nan" not in c.effect + c.ci + c.numbers
+    two = tab[(tab.level != "hard") | (tab.index % 10 < 2)]  # hard: 2 networks
+    c = cl.claim_complexity(two, ideal, n_expected=30)
+    assert c.verdict.startswith("INCOMPLETE (22/30 runs): ")
+    assert "hard" not in c.effect and "nan" not in c.effect
 
 
 def _sculpt(points_rl, points_sl):
