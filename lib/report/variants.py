@@ -340,12 +340,12 @@ def stability_claims(per: pd.DataFrame, trials: str = "reset") -> dict[str, str]
     """Claims 2 and 3 under the linear-stability census: the rules of
     :func:`lib.report.claims.claims_2_3` applied to the NS-candidate fraction in place of the QP
     fraction, for the networks of one trial regime. Returns {claim number: verdict with its n};
-    empty without both algorithms."""
+    empty without two networks of each algorithm."""
     from lib.report.claims import claims_2_3
 
     if "trials" in per:
         per = per[per.trials == trials]
-    if per.empty or set(per.algorithm) < {"ppo", "sl"}:
+    if per.empty or set(per.algorithm) < {"ppo", "sl"} or per.algorithm.value_counts().min() < 2:
         return {}
     q = per.rename(
         columns={
@@ -539,7 +539,7 @@ def long_horizon_claims(per: pd.DataFrame, trials: str = "reset") -> dict[str, s
     from lib.report.claims import claims_2_3
 
     d = per[per.trials == trials] if len(per) else per
-    if d.empty or set(d.algorithm) < {"ppo", "sl"}:
-        return {}
+    if d.empty or set(d.algorithm) < {"ppo", "sl"} or d.algorithm.value_counts().min() < 2:
+        return {}  # a confidence interval needs two networks per algorithm
     c2, c3 = claims_2_3(d)
     return {"2": _part_cell(c2, len(d)), "3": _part_cell(c3, len(d))}

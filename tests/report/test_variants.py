@@ -70,6 +70,7 @@ def test_stability_claims_use_the_chapter_2_rules():
     part = "INCOMPLETE (4/20 networks): DOES NOT HOLD (2 RL + 2 SL;"
     assert out["2"].startswith(part) and out["3"].startswith(part)
     assert va.stability_claims(per[per.algorithm == "sl"]) == {}
+    assert va.stability_claims(per.drop(index=3)) == {}  # one SL network: no CI
     assert va.robustness_verdict("DOES NOT HOLD", {"linear_stability": out["3"]}).startswith(
         "does not hold in any"
     )
