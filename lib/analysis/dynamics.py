@@ -885,7 +885,7 @@ def relu_fixed_points(
         pre = F.preactivation(h)
         if t >= n_iter - 3:
             pats.append(pre > 0)
-        h = np.maximum(pre, 0.0) if alpha == 1.0 else (1 - alpha) * h + alpha * np.maximum(pre, 0.0)
+        h = F.output(h, pre)
         if not np.all(np.isfinite(h)):
             h = np.where(np.isfinite(h), h, 0.0)
     if adam_iters > 0:

@@ -404,13 +404,14 @@ class ReLUMap:
         pre += self.drive(idx)
         return pre
 
-    def _out(self, h: Array, pre: Array) -> Array:
+    def output(self, h: Array, pre: Array) -> Array:
+        """``F(h)`` from its pre-activation ``pre`` (:meth:`preactivation`, overwritten)."""
         new = np.maximum(pre, 0.0, out=pre)
         return new if self.alpha == 1.0 else (1 - self.alpha) * h + self.alpha * new
 
     def step(self, h: Array, idx: Array | None = None) -> Array:
         """``F(h)``."""
-        return self._out(h, self.preactivation(h, idx))
+        return self.output(h, self.preactivation(h, idx))
 
     def pattern(self, h: Array, idx: Array | None = None) -> Array:
         """Active units ``W h + c > 0`` (bool, the diagonal of the Jacobian's ReLU part)."""
@@ -432,7 +433,7 @@ class ReLUMap:
         Z *= (pre > 0)[:, None, :]
         if self.alpha != 1.0:
             Z = self.alpha * Z + (1 - self.alpha) * Q
-        return self._out(h, pre), Z
+        return self.output(h, pre), Z
 
     def jvp(self, h: Array, Q: Array, idx: Array | None = None) -> Array:
         """``J(h) Q`` for column tangents ``Q (B, n, k)`` (the layout of
