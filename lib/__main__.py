@@ -22,7 +22,7 @@ import torch
 
 from lib.core.network import NetworkConfig
 from lib.core.task import SEMANTICS, TRIAL_REGIMES, TaskConfig
-from lib.pipelines.profiles import LONG_HORIZON_CENSUS, variant_of
+from lib.pipelines.profiles import LONG_HORIZON_CENSUS, VARIANTS, variant_of
 from lib.store.runs import Store, StoredRun, StoreError
 from lib.train.spec import ALGORITHMS, RunSpec, spec_from_options
 from lib.train.training import MAX_SEED, TrainingDivergedError
@@ -73,6 +73,13 @@ def _selection_options(p: argparse.ArgumentParser) -> None:
         "--default",
         action="store_true",
         help="only the default networks (delta 0.1, 250 units, standard task: claims 1-4)",
+    )
+    p.add_argument(
+        "--variant",
+        choices=("baseline", *VARIANTS),
+        default=None,
+        help="only the runs of this training variant at the default delta (baseline: the "
+        "default runs, which are also plain_ce's PPO runs)",
     )
 
 
@@ -286,6 +293,8 @@ def _selected(
         if getattr(args, "trials", None) and r.spec.task.trials != args.trials:
             continue
         if getattr(args, "default", False) and variant_of(r.spec) != "baseline":
+            continue
+        if getattr(args, "variant", None) and variant_of(r.spec) != args.variant:
             continue
         yield r
 

@@ -25,6 +25,7 @@ __all__ = [
     "TRAINED_VARIANTS",
     "variant_networks",
     "variant_claims",
+    "variant_balance_claims",
     "verdicts_by_variant",
     "long_horizon_per_network",
     "long_horizon_claims",
@@ -32,6 +33,8 @@ __all__ = [
     "VARIANT_LABELS",
     "Variant",
     "VARIANTS",
+    "TRAINED_SCOPE",
+    "CENSUS_SCOPE",
     "NEUROGYM_STREAM_CSV",
     "neurogym_stream",
     "stream_summary",
@@ -52,7 +55,17 @@ class Variant:
     kind: str  # "training" or "analysis"
     change: str
     default: str
+    #: The claims (numbers as in :func:`lib.report.claims.claims_table`) this variant can test
+    #: (:data:`TRAINED_SCOPE`, :data:`CENSUS_SCOPE`).
+    claims: tuple[str, ...] = ("1", "2", "3", "4a", "4b", "S", "5a", "5b")
 
+
+#: What a variant trained at the default δ and task can test: performance, landscape, balance
+#: and balance → robustness. Not the δ and complexity claims (5a, 5b: one δ, one task), nor
+#: crystallisation (S: it needs separate runs with training checkpoints).
+TRAINED_SCOPE: tuple[str, ...] = ("1", "2", "3", "4a", "4b")
+#: What a census variant tests: the landscape claims.
+CENSUS_SCOPE: tuple[str, ...] = ("2", "3")
 
 VARIANTS: tuple[Variant, ...] = (
     Variant(
@@ -69,6 +82,7 @@ VARIANTS: tuple[Variant, ...] = (
         "training",
         "α < 1 (a time constant τ > dt)",
         "α = 1 (no leak)",
+        TRAINED_SCOPE,
     ),
     Variant(
         "old_noise",
@@ -76,6 +90,7 @@ VARIANTS: tuple[Variant, ...] = (
         "training",
         "σ/√dt ≈ 0.2 per step, criterion following the ideal observer",
         "0.1 per step",
+        TRAINED_SCOPE,
     ),
     Variant(
         "plain_ce",
@@ -83,6 +98,7 @@ VARIANTS: tuple[Variant, ...] = (
         "training",
         "every step weighted equally (NeuroGym's supervised example)",
         "decision step weighted 5×",
+        TRAINED_SCOPE,
     ),
     Variant(
         "long_horizon",
@@ -90,6 +106,7 @@ VARIANTS: tuple[Variant, ...] = (
         "analysis",
         "10,000 transient + 20,000 recorded steps per orbit",
         "1,000 + 2,000",
+        CENSUS_SCOPE,
     ),
     Variant(
         "linear_stability",
@@ -98,6 +115,7 @@ VARIANTS: tuple[Variant, ...] = (
         "per grid point, the exact fixed points and their Jacobian spectra; a Neimark–Sacker (QP) "
         "candidate where no stable fixed point exists and an unstable focus does",
         "orbits followed and classified (Lyapunov exponents, Birkhoff averages)",
+        CENSUS_SCOPE,
     ),
 )
 
@@ -210,6 +228,7 @@ def variants_status(stored: dict[str, str]) -> pd.DataFrame:
                 "kind": v.kind,
                 "changes": v.change,
                 "instead of": v.default,
+                "tests claims": ", ".join(v.claims),
                 "stored": stored.get(v.key, "not computed yet"),
             }
             for v in VARIANTS
@@ -253,8 +272,10 @@ def claims_by_variant(
     """Claims × variants: each claim's main verdict (``main`` is
     :func:`lib.report.claims.claims_table`), its verdict in the continuous trial regime, under every
     other variant that is stored for some claim (``by_variant`` maps a claim number, e.g.
-    ``"2"``, to {variant key: verdict}), how many variants are not computed yet, and the
-    verdict on robustness (:func:`robustness_verdict`)."""
+    ``"2"``, to {variant key: verdict}), which variants are not computed yet, and the
+    verdict on robustness (:func:`robustness_verdict`). A variant that cannot test a claim
+    (:attr:`Variant.claims`) reads "outside its scope" there and does not count towards the
+    claim's robustness."""
     by_variant = by_variant or {}
     shown = ["continuous"] + [
         v.key
@@ -265,15 +286,17 @@ def claims_by_variant(
     rows = []
     for _, r in main.iterrows():
         num = r.claim.split(".")[0]
-        per = {v.key: by_variant.get(num, {}).get(v.key) for v in VARIANTS}
+        # only the variants that can test this claim count (Variant.claims)
+        per = {v.key: by_variant.get(num, {}).get(v.key) for v in VARIANTS if num in v.claims}
         rows.append(
             {
                 "claim": r.claim,
                 "main verdict (reset regime, orbit census)": f"{r.verdict} ({r.n})",
-                **{names[k]: per[k] or "not computed yet" for k in shown},
-                "variants not computed yet": ", ".join(
-                    names[k] for k, v in per.items() if not v and k not in shown
-                )
+                **{
+                    names[k]: (per[k] or "not computed yet") if k in per else "outside its scope"
+                    for k in shown
+                },
+                "variants not computed yet": ", ".join(names[k] for k, v in per.items() if not v)
                 or "none",
                 "robustness": robustness_verdict(r.verdict, per),
             }
@@ -295,6 +318,16 @@ def _default_runs(store: str | Path | None) -> Iterator[tuple[Any, Any]]:
                 yield spec, resolve_runs([spec], store, "book", progress=False)[0]
             except FileNotFoundError:
                 continue
+
+
+def _both_algorithms(d: pd.DataFrame) -> bool:
+    """Whether ``d`` holds two networks or more of each algorithm: what a confidence interval
+    on the RL − SL difference needs."""
+    return (
+        not d.empty
+        and {"ppo", "sl"} <= set(d.algorithm)
+        and d.algorithm.value_counts()[["ppo", "sl"]].min() >= 2
+    )
 
 
 def stability_per_network(store: str | Path | None = None) -> pd.DataFrame:
@@ -345,7 +378,7 @@ def stability_claims(per: pd.DataFrame, trials: str = "reset") -> dict[str, str]
 
     if "trials" in per:
         per = per[per.trials == trials]
-    if per.empty or set(per.algorithm) < {"ppo", "sl"} or per.algorithm.value_counts().min() < 2:
+    if not _both_algorithms(per):
         return {}
     q = per.rename(
         columns={
@@ -415,6 +448,45 @@ def variant_claims(nets: pd.DataFrame) -> dict[str, dict[str, str]]:
     return out
 
 
+def variant_balance_claims(store: str | Path | None = None) -> dict[str, str]:
+    """Claim 4b (balance makes networks robust) on the networks of every training variant whose
+    chapter 3 analysis (:func:`lib.analysis.balance.balance_analysis`) is stored, with the rule of
+    :func:`lib.report.claims.claim_balance`. Plain cross-entropy's PPO networks are the
+    baseline's. Returns {variant key: "VERDICT (n; effect; 95 % CI)"}, prefixed
+    ``INCOMPLETE (k/20 networks):`` on part of the paper seeds; a variant without two analysed
+    networks of each algorithm is left out. Nothing is computed (``python -m lib balance
+    --trials continuous --variant NAME`` computes them)."""
+    from lib.analysis.balance import BalanceConfig, balance_analysis
+    from lib.pipelines.profiles import variant_spec
+    from lib.report.claims import claim_balance
+    from lib.store.runs import Store
+
+    st = Store(store)
+    out: dict[str, str] = {}
+    for v in TRAINED_VARIANTS[2:]:
+        pops, rob = [], []
+        for algorithm in ("ppo", "sl"):
+            name = "baseline" if (v, algorithm) == ("plain_ce", "ppo") else v
+            for seed in PAPER_SEEDS:
+                spec = variant_spec(name, algorithm, seed, "paper", VARIANT_REGIME)
+                if st.status(spec) != "complete":
+                    continue
+                try:
+                    b = balance_analysis(st.load(spec), BalanceConfig(), st, compute=False)
+                except FileNotFoundError:
+                    continue
+                pops.append(b["populations"].assign(algorithm=algorithm, seed=seed))
+                rob.append(b["robustness"].assign(algorithm=algorithm, seed=seed))
+        if not pops:
+            continue
+        pop = pd.concat(pops, ignore_index=True)
+        if not _both_algorithms(pop.drop_duplicates(["algorithm", "seed"])):
+            continue
+        c4b = claim_balance(pop, pd.concat(rob, ignore_index=True))[1]
+        out[v] = _part_cell(c4b, pop.drop_duplicates(["algorithm", "seed"]).shape[0])
+    return out
+
+
 def _cell(c: Any) -> str:
     """A verdict as a table cell: the verdict, then (n; effect; 95 % CI)."""
     return f"{c.verdict} ({c.n}; {c.effect}; 95 % CI {c.ci})"
@@ -431,8 +503,9 @@ def verdicts_by_variant(
     store: str | Path | None = None, nets: pd.DataFrame | None = None
 ) -> dict[str, dict[str, str]]:
     """Every stored verdict outside the main one, as {claim number: {variant key: "VERDICT
-    (n)"}} for :func:`claims_by_variant`: claims 1–3 of the trained variants
-    (:func:`variant_claims`, the networks stored so far), the continuous regime's other claims
+    (n)"}} for :func:`claims_by_variant`: claims 1–4a of the trained variants
+    (:func:`variant_claims`, the networks stored so far) and their 4b
+    (:func:`variant_balance_claims`, where analysed), the continuous regime's other claims
     (:func:`lib.report.claims.claims_table` with ``trials="continuous"``, where tested) and claims 2–3
     under the linear-stability census. Nothing is computed."""
     from lib.report.claims import claims_table
@@ -446,9 +519,14 @@ def verdicts_by_variant(
     cont = claims_table(
         store, VARIANT_REGIME, {"balance", "crystallisation", "delta", "complexity"}
     )
+    # where the continuous regime's claims table tests a claim, its cell (the chapters' own
+    # inputs, e.g. 4a over the initialization sweep's δ = 0.1 networks) replaces the one from
+    # the sweep summary
     for _, r in cont.iterrows():
         if not str(r.verdict).startswith("NOT TESTED"):
             out.setdefault(r.claim.split(".")[0], {})["continuous"] = _cell(r)
+    for v, verdict in variant_balance_claims(store).items():
+        out.setdefault("4b", {})[v] = verdict
     for num, verdict in stability_claims(stability_per_network(store)).items():
         out.setdefault(num, {})["linear_stability"] = verdict
     for num, verdict in long_horizon_claims(long_horizon_per_network(store)).items():
@@ -539,7 +617,7 @@ def long_horizon_claims(per: pd.DataFrame, trials: str = "reset") -> dict[str, s
     from lib.report.claims import claims_2_3
 
     d = per[per.trials == trials] if len(per) else per
-    if d.empty or set(d.algorithm) < {"ppo", "sl"} or d.algorithm.value_counts().min() < 2:
-        return {}  # a confidence interval needs two networks per algorithm
+    if not _both_algorithms(d):
+        return {}
     c2, c3 = claims_2_3(d)
     return {"2": _part_cell(c2, len(d)), "3": _part_cell(c3, len(d))}

@@ -20,6 +20,12 @@ def test_analysis_commands_compute_then_reuse(command, tmp_path, tiny_spec, caps
     assert main([command, "--store", str(tmp_path)]) == 0  # cached: the same line
     assert capsys.readouterr().out == first
     # the tiny run is neither continuous nor a default network: nothing selected
-    for sel in (["--trials", "continuous"], ["--default"]):
+    for sel in (["--trials", "continuous"], ["--default"], ["--variant", "leaky"]):
         assert main([command, *sel, "--store", str(tmp_path)]) == 0
         assert capsys.readouterr().out == ""
+
+
+def test_variant_selection_is_checked_before_any_compute(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["balance", "--variant", "tiny", "--store", str(tmp_path)])
+    assert e.value.code == 2 and "invalid choice: 'tiny'" in capsys.readouterr().err

@@ -44,6 +44,31 @@ def test_claims_by_variant_marks_what_is_missing():
     assert "leaky network" not in t.columns
 
 
+def test_claims_by_variant_counts_only_the_variants_that_can_test_a_claim():
+    main = pd.DataFrame(
+        [
+            {"claim": "1. similar performance", "verdict": "HOLDS", "n": "10 RL + 10 SL"},
+            {"claim": "5a. wider δ", "verdict": "DOES NOT HOLD", "n": "50 RL"},
+        ]
+    )
+    by = {"1": {"continuous": "HOLDS", "leaky": "HOLDS"}, "2": {"linear_stability": "PARTLY"}}
+    t = va.claims_by_variant(main, by).set_index("claim")
+    one, five = t.loc["1. similar performance"], t.loc["5a. wider δ"]
+    # a census variant cannot test performance; a training variant at one δ cannot test 5a
+    assert one["linear-stability census"] == "outside its scope"
+    assert five["leaky network"] == "outside its scope"
+    assert five["continuous trial regime"] == "not computed yet"
+    # claim 1 can be tested by the 4 training variants, claim 5a by the continuous regime only
+    assert one.robustness == "holds in every variant computed (2 of 4 variants computed)"
+    assert five.robustness.endswith("(0 of 1 variants computed)")
+    assert (
+        one["variants not computed yet"]
+        == "older NeuroGym input noise, SL with plain cross-entropy"
+    )
+    assert five["variants not computed yet"] == "continuous trial regime"
+    assert {v.key for v in va.VARIANTS if "2" in v.claims} == {v.key for v in va.VARIANTS}
+
+
 def test_neurogym_stream_long_form(tmp_path):
     assert va.neurogym_stream(tmp_path / "absent.csv").empty
     s = va.neurogym_stream()
@@ -154,3 +179,12 @@ def test_empty_store_has_no_variant_networks(tmp_path):
     nets = va.variant_networks(tmp_path)
     assert nets.empty
     assert va.variant_claims(nets) == {}
+
+
+def test_variant_balance_claims_read_only_what_is_stored(tmp_path):
+    assert va.variant_balance_claims(tmp_path) == {}  # an empty store: no verdict, no compute
+    for v, cell in va.variant_balance_claims().items():  # the stored analyses, if any
+        assert v in va.TRAINED_VARIANTS[2:]
+        verdict, _ = va.verdict_of(cell)
+        assert verdict in {"HOLDS", "PARTLY", "DOES NOT HOLD"}
+        assert "networks; ablation: ρ = " in cell and "noise: ρ = " in cell
