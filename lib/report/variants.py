@@ -246,7 +246,8 @@ def robustness_verdict(main: str, by_variant: dict[str, str | None]) -> str:
     parsed = {k: verdict_of(v) for k, v in by_variant.items() if v}
     done = {k: v for k, (v, _) in parsed.items()}
     partial = [k for k, (_, p) in parsed.items() if p]
-    tail = f" ({len(done)} of {len(by_variant)} variants computed"
+    n = len(by_variant)
+    tail = f" ({len(done)} of {n} variant{'s' if n != 1 else ''} computed"
     tail += f", {len(partial)} of them in part)" if partial else ")"
     if not done:
         return "not yet tested against any variant" + tail

@@ -60,7 +60,7 @@ def test_claims_by_variant_counts_only_the_variants_that_can_test_a_claim():
     assert five["continuous trial regime"] == "not computed yet"
     # claim 1 can be tested by the 4 training variants, claim 5a by the continuous regime only
     assert one.robustness == "holds in every variant computed (2 of 4 variants computed)"
-    assert five.robustness.endswith("(0 of 1 variants computed)")
+    assert five.robustness.endswith("(0 of 1 variant computed)")
     assert (
         one["variants not computed yet"]
         == "older NeuroGym input noise, SL with plain cross-entropy"
