@@ -153,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=_positive_int, default=2, help="local worker processes")
     sw.add_argument("--scheduler", default=None, help="address of a Dask scheduler")
     sw.add_argument("--status", action="store_true", help="only report done / missing / failed")
+    sw.add_argument(
+        "--costs",
+        action="store_true",
+        help="only print the compute its stored runs took, per cell and stage",
+    )
     sw.add_argument("--retry-failed", action="store_true")
     sw.add_argument("--store", default=None)
     ls = sub.add_parser("list", help="list the complete runs in the store")
@@ -220,6 +225,19 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_costs(args: argparse.Namespace) -> int:
+    from lib.pipelines.sweep import cost_table, summary_table
+
+    Store(args.store).check_exists()
+    tab = cost_table(summary_table(args.name, args.profile, args.store, trials=args.trials))
+    if tab.empty:
+        print(f"sweep {args.name} ({args.profile}, {args.trials} trials): no run stored yet")
+        return 0
+    tab["delta"] = [d if isinstance(d, str) else f"{d:g}" for d in tab.delta]
+    print(tab.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    return 0
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from lib.pipelines.sweep import (
         SchedulerError,
@@ -236,6 +254,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             check_scheduler_address(args.scheduler)
     except (ValueError, SchedulerError) as e:
         return _error(e, 2)
+    if args.costs:
+        return _print_costs(args)
     if args.status:
         df = sweep_status(args.name, args.profile, args.store, args.trials)
     else:

@@ -78,6 +78,8 @@ __all__ = [
     "sweep_status",
     "summary_table",
     "write_summary",
+    "COST_STAGES",
+    "cost_table",
 ]
 
 log = logging.getLogger(__name__)
@@ -525,7 +527,7 @@ def summary_table(
     trials: str = "reset",
 ) -> pd.DataFrame:
     """One row per completed run of a sweep: config, convergence, cost (``wall_seconds`` of
-    training, ``census_seconds``), accuracy, census results (QP fraction overall and at low
+    training, ``census_seconds``, ``populations_seconds``), accuracy, census results (QP fraction overall and at low
     coherence) and population balance, derived from the store."""
     st = Store(store)
     rows = []
@@ -578,6 +580,8 @@ def summary_table(
             )
         pop = entries.get("populations")
         if pop is not None and pop.state == "complete":
+            meta = json.loads((pop.path / "meta.json").read_text())
+            row["populations_seconds"] = float(meta.get("wall_seconds", np.nan))
             pops = fns["populations"](run, st, compute=False)["populations"]
             for d, tag in (("decision_states", "ds"), ("selectivity", "sel")):
                 p = pops[pops.definition == d]
@@ -586,6 +590,42 @@ def summary_table(
                 row[f"n_minus_{tag}"] = float(p.n_minus.mean()) if len(p) else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: The cost columns of :func:`summary_table`, by stage.
+COST_STAGES = {
+    "training": "wall_seconds",
+    "census": "census_seconds",
+    "populations": "populations_seconds",
+}
+
+
+def cost_table(tab: pd.DataFrame) -> pd.DataFrame:
+    """The compute a sweep took, per stage, from its :func:`summary_table`.
+
+    One row per cell (variant, task level, δ, algorithm) with its number of runs and the median
+    wall seconds per run of each stage (:data:`COST_STAGES`), then a row ``all`` with every
+    stage's total in worker-hours (seconds / 3600 summed over runs: one worker is one
+    single-threaded process). Stages not stored for a run count as missing, not as zero.
+    """
+    cols = ["variant", "level", "delta", "algorithm", "runs"]
+    cols += [f"{st} median s" for st in COST_STAGES] + [f"{st} worker-h" for st in COST_STAGES]
+    if tab.empty:
+        return pd.DataFrame(columns=cols)
+    t = tab.reindex(columns=[*tab.columns, *(c for c in COST_STAGES.values() if c not in tab)])
+    t = t.assign(variant=t.variant.fillna("-"), level=t.level.fillna("-"))  # no level: a variant
+    keys = ["variant", "level", "delta", "algorithm"]
+    g = t.groupby(keys, sort=True, dropna=False)
+    out = g.size().rename("runs").to_frame()
+    for st, c in COST_STAGES.items():
+        out[f"{st} median s"] = g[c].median()
+        out[f"{st} worker-h"] = g[c].sum(min_count=1) / 3600
+    out = out.reset_index()
+    total = {k: "all" for k in keys} | {"runs": int(out.runs.sum())}
+    for st, c in COST_STAGES.items():
+        total[f"{st} median s"] = float(t[c].median())
+        total[f"{st} worker-h"] = float(t[c].sum(min_count=1) / 3600)
+    return pd.concat([out, pd.DataFrame([total])], ignore_index=True)[cols]
 
 
 def write_summary(

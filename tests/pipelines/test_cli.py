@@ -29,3 +29,12 @@ def test_variant_selection_is_checked_before_any_compute(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["balance", "--variant", "tiny", "--store", str(tmp_path)])
     assert e.value.code == 2 and "invalid choice: 'tiny'" in capsys.readouterr().err
+
+
+def test_sweep_costs_reads_the_store(tmp_path, capsys):
+    (tmp_path / "runs").mkdir()  # an empty store
+    argv = ["sweep", "complexity", "--profile", "smoke", "--costs", "--store"]
+    assert main([*argv, str(tmp_path)]) == 0
+    assert "no run stored yet" in capsys.readouterr().out
+    assert main([*argv, str(tmp_path / "absent")]) == 2
+    assert "no such store" in capsys.readouterr().err

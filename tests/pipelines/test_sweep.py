@@ -160,4 +160,32 @@ def test_summary_csv_is_derived_from_the_store(tmp_path):
     assert list(csv.run_id) == list(tab.run_id) and len(csv) == len(
         sw.get_sweep("complexity", "smoke")
     )
-    assert {"qp_fraction", "census_seconds", "balance_ds"} <= set(csv.columns)
+    assert {"qp_fraction", "census_seconds", "populations_seconds", "balance_ds"} <= set(
+        csv.columns
+    )
+    cost = sw.cost_table(tab)
+    total = cost.iloc[-1]
+    assert total.algorithm == "all" and total.runs == len(tab) == cost.runs.iloc[:-1].sum()
+    assert total["census worker-h"] == pytest.approx(tab.census_seconds.sum() / 3600)
+    assert (cost["populations median s"] > 0).all()
+
+
+def test_cost_table_medians_and_totals():
+    tab = pd.DataFrame(
+        {
+            "variant": [None, None, None, "leaky"],
+            "level": ["standard"] * 3 + [None],  # a variant's task is no named level
+            "delta": [0.1] * 4,
+            "algorithm": ["ppo", "ppo", "ppo", "sl"],
+            "wall_seconds": [10.0, 20.0, 60.0, 7.0],
+            "census_seconds": [1.0, 2.0, float("nan"), 4.0],  # one census not stored yet
+        }
+    )
+    c = sw.cost_table(tab).set_index(["variant", "algorithm"])
+    assert c.loc[("-", "ppo"), "runs"] == 3 and c.loc[("-", "ppo"), "training median s"] == 20.0
+    assert c.loc[("-", "ppo"), "census median s"] == 1.5  # the missing census is not a zero
+    assert c.loc[("leaky", "sl"), "runs"] == 1 and c.loc[("leaky", "sl"), "level"] == "-"
+    assert c.loc[("all", "all"), "training worker-h"] == pytest.approx(97 / 3600)
+    assert c.loc[("all", "all"), "census worker-h"] == pytest.approx(7 / 3600)
+    assert c["populations median s"].isna().all()  # a stage never stored stays missing
+    assert sw.cost_table(tab.iloc[0:0]).empty
