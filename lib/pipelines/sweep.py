@@ -527,8 +527,8 @@ def summary_table(
     trials: str = "reset",
 ) -> pd.DataFrame:
     """One row per completed run of a sweep: config, convergence, cost (``wall_seconds`` of
-    training, ``census_seconds``, ``populations_seconds``), accuracy, census results (QP fraction overall and at low
-    coherence) and population balance, derived from the store."""
+    training, ``census_seconds``, ``populations_seconds``), accuracy, census results (QP
+    fraction overall and at low coherence) and population balance, derived from the store."""
     st = Store(store)
     rows = []
     for t in get_sweep(name, profile, trials):
