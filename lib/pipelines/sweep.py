@@ -76,6 +76,7 @@ __all__ = [
     "run_sweep",
     "run_task",
     "sweep_status",
+    "failed_runs",
     "summary_table",
     "write_summary",
     "COST_STAGES",
@@ -253,6 +254,20 @@ def get_sweep(name: str, profile: str = "paper", trials: str = "reset") -> list[
 
 def _failure_path(store: Store, run_id: str) -> Path:
     return store.root / "sweeps" / "failures" / f"{run_id}.json"
+
+
+def failed_runs(
+    name: str, profile: str = "paper", store: str | Path | None = None, trials: str = "reset"
+) -> list[str]:
+    """The run ids of a sweep's tasks that failed, in training or in an analysis: those with a
+    failure record in ``<store>/sweeps/failures/`` (a successful retry, ``--retry-failed``,
+    removes it). Reads only file names."""
+    st = Store(store)
+    return [
+        t.spec.run_id
+        for t in get_sweep(name, profile, trials)
+        if _failure_path(st, t.spec.run_id).exists()
+    ]
 
 
 def _analyses(task: SweepTask) -> list[tuple[str, Callable[..., dict[str, pd.DataFrame]]]]:

@@ -30,7 +30,7 @@ from lib.analysis.stats import bootstrap_ci, compare_groups, pearson_ci, spearma
 from lib.core.task import COMPLEXITY_LEVELS, ideal_observer_accuracy, task_for_level
 from lib.pipelines.experiments import resolve_runs, runs_table, specs_for
 from lib.pipelines.profiles import DEFAULT_DELTA, LOW_COHERENCE, PAPER_SEEDS
-from lib.pipelines.sweep import get_sweep, summary_table
+from lib.pipelines.sweep import failed_runs, get_sweep, summary_table
 from lib.report.style import fmt_p
 from lib.store.runs import Store, StoredRun
 
@@ -374,13 +374,22 @@ def claim_balance(
     return c4a, c4b
 
 
-def claim_delta(tab: pd.DataFrame, n_expected: int | None = None) -> Claim:
+def _incomplete(verdict: str, stored: int, expected: int | None, failed: int = 0) -> str:
+    """``verdict`` prefixed ``INCOMPLETE (k/n runs):`` while fewer than ``expected`` runs are
+    stored, counting the ``failed`` ones (the sweep's failure records)."""
+    if expected is None or stored >= expected:
+        return verdict
+    why = f"; {failed} failed" if failed else ""
+    return f"INCOMPLETE ({stored}/{expected} runs{why}): {verdict}"
+
+
+def claim_delta(tab: pd.DataFrame, n_expected: int | None = None, n_failed: int = 0) -> Claim:
     """Claim 5, δ part: wider initialisation, more QP under RL.
 
     ``tab`` is :func:`lib.pipelines.sweep.summary_table` of the initialisation sweep. HOLDS when
     Spearman's ρ(QP fraction, δ) over RL networks is positive with p < 0.05; PARTLY when
     positive but not significant; DOES NOT HOLD otherwise. INCOMPLETE is prefixed when fewer
-    runs than ``n_expected`` are stored.
+    runs than ``n_expected`` are stored (with ``n_failed``, the sweep's failed runs).
     """
     if tab.empty or "qp_fraction" not in tab.columns:
         tab = pd.DataFrame(columns=["algorithm", "delta", "qp_fraction", "seed"])
@@ -400,8 +409,7 @@ def claim_delta(tab: pd.DataFrame, n_expected: int | None = None) -> Claim:
         )
     rho, lo, hi, p = spearman_ci(rl.delta, rl.qp_fraction)
     v = "HOLDS" if rho > 0 and p < 0.05 else ("PARTLY" if rho > 0 else "DOES NOT HOLD")
-    if n_expected is not None and len(d) < n_expected:
-        v = f"INCOMPLETE ({len(d)}/{n_expected} runs): {v}"
+    v = _incomplete(v, len(d), n_expected, n_failed)
     sl = d[d.algorithm == "sl"]
     rho_sl = spearman_ci(sl.delta, sl.qp_fraction)[0] if sl.delta.nunique() >= 2 else float("nan")
     return Claim(
@@ -423,7 +431,10 @@ MIN_CORRELATION_N = 4
 
 
 def claim_complexity(
-    tab: pd.DataFrame, ideal: dict[str, float], n_expected: int | None = None
+    tab: pd.DataFrame,
+    ideal: dict[str, float],
+    n_expected: int | None = None,
+    n_failed: int = 0,
 ) -> Claim:
     """Claim 5, complexity part: QP prevalence goes with performance, more on harder tasks.
 
@@ -431,7 +442,8 @@ def claim_complexity(
     the level's ideal observer (``ideal``). HOLDS when some level has r > 0 with p < 0.05 and
     r grows from the easy to the hard level; PARTLY when one of the two; DOES NOT HOLD
     otherwise. Levels with fewer than :data:`MIN_CORRELATION_N` RL networks are left out (no
-    correlation is defined there); NOT TESTED YET with fewer than two levels left.
+    correlation is defined there); NOT TESTED YET with fewer than two levels left. INCOMPLETE
+    is prefixed as in :func:`claim_delta`.
     """
     if tab.empty or "qp_fraction" not in tab.columns:
         tab = pd.DataFrame(columns=["algorithm", "level", "qp_fraction", "final_accuracy"])
@@ -459,8 +471,7 @@ def claim_complexity(
     sig = [lv for lv, (r, _, _, p) in res.items() if np.isfinite(r) and r > 0 and p < 0.05]
     grows = "easy" in res and "hard" in res and res["hard"][0] > res["easy"][0]
     v = "HOLDS" if sig and grows else ("PARTLY" if sig or grows else "DOES NOT HOLD")
-    if n_expected is not None and len(d) < n_expected:
-        v = f"INCOMPLETE ({len(d)}/{n_expected} runs): {v}"
+    v = _incomplete(v, len(d), n_expected, n_failed)
     hard = res.get("hard", (float("nan"),) * 4)
     return Claim(
         "5b. QP goes with performance, more on harder tasks",
@@ -658,6 +669,7 @@ def claims_table(
             claim_delta(
                 summary_table("initialization", "paper", store, trials=trials),
                 len(get_sweep("initialization", "paper", trials)),
+                len(failed_runs("initialization", "paper", store, trials)),
             )
         )
     if "complexity" in groups:
@@ -667,6 +679,7 @@ def claims_table(
                 summary_table("complexity", "paper", store, trials=trials),
                 ideal,
                 len(get_sweep("complexity", "paper", trials)),
+                len(failed_runs("complexity", "paper", store, trials)),
             )
         )
     return pd.DataFrame([r.as_row() for r in rows])

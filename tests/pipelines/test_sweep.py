@@ -98,10 +98,12 @@ def test_dask_cluster_and_failing_run_isolated(tmp_path, monkeypatch):
     assert set(states.values()) == {"done"}
     rec = (tmp_path / "sweeps" / "failures" / f"{bad}.json").read_text()
     assert "injected failure" in rec and "Traceback" in rec
+    assert sw.failed_runs("complexity", "smoke", tmp_path) == [bad]
     monkeypatch.setattr(census_mod, "compute_census", real)
     st = sw.run_sweep("complexity", "smoke", tmp_path, workers=1, progress=False, retry_failed=True)
     assert (st.state == "done").all()
     assert not (tmp_path / "sweeps" / "failures" / f"{bad}.json").exists()
+    assert sw.failed_runs("complexity", "smoke", tmp_path) == []
 
 
 @pytest.mark.slow

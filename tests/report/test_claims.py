@@ -108,6 +108,10 @@ def test_claim_delta_rules():
     assert cl.claim_delta(up).verdict == "HOLDS"
     assert cl.claim_delta(up.assign(qp_fraction=-up.qp_fraction)).verdict == "DOES NOT HOLD"
     assert cl.claim_delta(up, n_expected=40).verdict.startswith("INCOMPLETE (16/40 runs)")
+    out = cl.claim_delta(up, n_expected=40, n_failed=1).verdict
+    assert out.startswith("INCOMPLETE (16/40 runs; 1 failed): HOLDS")
+    assert cl.verdict_of(out) == ("HOLDS", True)
+    assert cl.claim_delta(up, n_expected=16, n_failed=1).verdict == "HOLDS"  # all stored
     assert cl.claim_delta(up[up.delta == 0.05]).verdict == "NOT TESTED YET"
 
 
