@@ -476,15 +476,13 @@ def variant_balance_claims(store: str | Path | None = None) -> dict[str, str]:
                     b = balance_analysis(st.load(spec), BalanceConfig(), st, compute=False)
                 except FileNotFoundError:
                     continue
-                pops.append(b["populations"].assign(algorithm=algorithm, seed=seed))
+                pops.append(b["populations"])  # carries algorithm and seed
                 rob.append(b["robustness"].assign(algorithm=algorithm, seed=seed))
-        if not pops:
+        nets = pd.concat(pops).drop_duplicates(["algorithm", "seed"]) if pops else pd.DataFrame()
+        if not _both_algorithms(nets):
             continue
-        pop = pd.concat(pops, ignore_index=True)
-        if not _both_algorithms(pop.drop_duplicates(["algorithm", "seed"])):
-            continue
-        c4b = claim_balance(pop, pd.concat(rob, ignore_index=True))[1]
-        out[v] = _part_cell(c4b, pop.drop_duplicates(["algorithm", "seed"]).shape[0])
+        c4b = claim_balance(pd.concat(pops, ignore_index=True), pd.concat(rob, ignore_index=True))
+        out[v] = _part_cell(c4b[1], len(nets))
     return out
 
 
