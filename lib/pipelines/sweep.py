@@ -77,6 +77,7 @@ __all__ = [
     "run_task",
     "sweep_status",
     "failed_runs",
+    "failure_table",
     "summary_table",
     "write_summary",
     "COST_STAGES",
@@ -268,6 +269,38 @@ def failed_runs(
         for t in get_sweep(name, profile, trials)
         if _failure_path(st, t.spec.run_id).exists()
     ]
+
+
+def failure_table(
+    name: str, profile: str = "paper", store: str | Path | None = None, trials: str = "reset"
+) -> pd.DataFrame:
+    """One row per task of a sweep with a failure record (:func:`failed_runs`): run id,
+    algorithm, seed, δ, level, variant and ``error``, the recorded exception (an unreadable
+    record reads ``unreadable failure record``). Nothing is computed."""
+    st = Store(store)
+    rows = []
+    for t in get_sweep(name, profile, trials):
+        path = _failure_path(st, t.spec.run_id)
+        if not path.exists():
+            continue
+        try:
+            error = str(json.loads(path.read_text())["error"])
+        except (OSError, ValueError, KeyError, TypeError):
+            error = "unreadable failure record"
+        s = t.spec
+        rows.append(
+            {
+                "run_id": s.run_id,
+                "algorithm": s.algorithm,
+                "seed": s.seed,
+                "delta": s.network.delta,
+                "level": level_of(s.task),
+                "variant": variant_of(s, profile),
+                "error": error,
+            }
+        )
+    cols = ["run_id", "algorithm", "seed", "delta", "level", "variant", "error"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def _analyses(task: SweepTask) -> list[tuple[str, Callable[..., dict[str, pd.DataFrame]]]]:

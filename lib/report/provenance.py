@@ -28,9 +28,15 @@ from lib.pipelines.profiles import (
 from lib.store.environment import code_version, cpu_model, environment_info
 from lib.train.ppo import PPOConfig
 from lib.train.supervised import SLConfig
-from lib.train.training import FINAL_EVAL_TRIALS, criterion_accuracy
+from lib.train.training import FINAL_EVAL_TRIALS, criterion_accuracy, initial_activity
 
-__all__ = ["code_version", "cpu_model", "environment_info", "provenance_table"]
+__all__ = [
+    "code_version",
+    "cpu_model",
+    "environment_info",
+    "provenance_table",
+    "stream_growth_table",
+]
 
 #: Reasons for analysis settings whose dataclasses carry no field metadata.
 _REASONS = {
@@ -209,3 +215,22 @@ def provenance_table():  # -> pandas.DataFrame
     df = pd.DataFrame(rows)
     df["value"] = df["value"].map(str)
     return df
+
+
+def stream_growth_table(
+    delta: float = 0.165, seeds: tuple[int, ...] = tuple(range(10)), store: Any = None
+):  # -> pandas.DataFrame
+    """Why wide-δ runs fail in the continuous regime: per seed of the initialisation sweep,
+    the largest hidden-state norm of the untrained network in either trial regime
+    (:func:`lib.train.training.initial_activity`, 200 trials) beside the state of that seed's
+    continuous-regime RL and SL runs in ``store`` (done / failed / missing). Trains nothing."""
+    import pandas as pd
+
+    from lib.pipelines.sweep import sweep_status
+
+    act = pd.DataFrame(initial_activity(NetworkConfig(delta=delta), TaskConfig(), list(seeds)))
+    status = sweep_status("initialization", "paper", store, "continuous")
+    status = status[(status.delta == delta) & status.seed.isin(seeds)]
+    states = status.pivot(index="seed", columns="algorithm", values="state")
+    states = states.rename(columns={"ppo": "RL run", "sl": "SL run"})
+    return act.set_index("seed").join(states).reset_index()

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from lib.core.network import RNN
-from lib.core.task import TaskConfig, ideal_observer_accuracy
+from lib.core.network import RNN, NetworkConfig, run_trials
+from lib.core.task import TaskConfig, ideal_observer_accuracy, sample_trials
 from lib.train.evaluation import evaluate
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "TrainingDivergedError",
     "check_finite",
     "criterion_accuracy",
+    "initial_activity",
 ]
 
 #: Trials of the independent final evaluation recorded in ``metrics.json``.
@@ -46,7 +47,8 @@ class TrainingDivergedError(RuntimeError):
 
     Raised by the trainers as soon as it is seen; nothing is stored. The usual cause is an
     initial recurrent gain far beyond the edge of chaos (a large ``delta``): the activations
-    of the ReLU network overflow within a trial.
+    of the ReLU network overflow within a trial, or, in the continuous trial regime, across
+    the trials of a stream (:func:`initial_activity`).
     """
 
 
@@ -277,3 +279,33 @@ def seeded_generators(seed: int) -> tuple[torch.Generator, torch.Generator]:
     g_init = torch.Generator().manual_seed(int(seed) * 2 + 1)
     g_data = torch.Generator().manual_seed(int(seed) * 2 + 2)
     return g_init, g_data
+
+
+def initial_activity(
+    net_cfg: NetworkConfig, task: TaskConfig, seeds: list[int], n_trials: int = 200
+) -> list[dict[str, float]]:
+    """How large the untrained network of each run seed gets on the task, per trial regime.
+
+    The network is the one the trainers start from (:func:`seeded_generators`); it runs over
+    the same ``n_trials`` noisy trials once from h = 0 at every trial and once as continuous
+    streams of about 20 trials (:func:`lib.core.network.run_trials`).
+
+    Returns
+    -------
+    list of dict
+        Per seed: ``seed``, ``reset_max_norm`` and ``continuous_max_norm``, the largest
+        Euclidean norm of the hidden state over all steps (inf where it overflowed).
+    """
+    rows = []
+    for seed in seeds:
+        g_init, _ = seeded_generators(seed)
+        net = RNN(net_cfg, generator=g_init)
+        trials = sample_trials(task, n_trials, torch.Generator().manual_seed(int(seed)))
+        row: dict[str, float] = {"seed": int(seed)}
+        with torch.no_grad():
+            for regime in ("reset", "continuous"):
+                hs, _, _ = run_trials(net, trials, regime)
+                norm = hs.double().norm(dim=-1).max()
+                row[f"{regime}_max_norm"] = float(norm) if torch.isfinite(norm) else float("inf")
+        rows.append(row)
+    return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -32,6 +33,24 @@ def test_bad_sweeps_rejected_before_compute(tmp_path):
         timeout=120,
     )
     assert r.returncode == 2 and "unknown sweep" in r.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_failure_table_reads_records_without_compute(tmp_path):
+    tasks = sw.get_sweep("initialization", "smoke", "continuous")
+    assert sw.failure_table("initialization", "smoke", tmp_path, "continuous").empty
+    fail = tmp_path / "sweeps" / "failures"
+    fail.mkdir(parents=True)
+    a, b = tasks[0].spec, tasks[-1].spec
+    rec = {"run_id": a.run_id, "error": "TrainingDivergedError('non-finite loss')"}
+    (fail / f"{a.run_id}.json").write_text(json.dumps(rec))
+    (fail / f"{b.run_id}.json").write_text("{not json")
+    tab = sw.failure_table("initialization", "smoke", tmp_path, "continuous").set_index("run_id")
+    assert list(tab.index) == [a.run_id, b.run_id]
+    assert tab.loc[a.run_id, "error"] == "TrainingDivergedError('non-finite loss')"
+    assert tab.loc[a.run_id, "seed"] == a.seed and tab.loc[a.run_id, "delta"] == a.network.delta
+    assert tab.loc[b.run_id, "error"] == "unreadable failure record"
+    assert sw.failed_runs("initialization", "smoke", tmp_path, "continuous") == list(tab.index)
     assert not (tmp_path / "runs").exists()
 
 
@@ -99,6 +118,7 @@ def test_dask_cluster_and_failing_run_isolated(tmp_path, monkeypatch):
     rec = (tmp_path / "sweeps" / "failures" / f"{bad}.json").read_text()
     assert "injected failure" in rec and "Traceback" in rec
     assert sw.failed_runs("complexity", "smoke", tmp_path) == [bad]
+    assert "injected failure" in sw.failure_table("complexity", "smoke", tmp_path).error.item()
     monkeypatch.setattr(census_mod, "compute_census", real)
     st = sw.run_sweep("complexity", "smoke", tmp_path, workers=1, progress=False, retry_failed=True)
     assert (st.state == "done").all()

@@ -11,7 +11,7 @@ from lib.core.task import TaskConfig
 from lib.train.evaluation import evaluate, psychometric
 from lib.train.ppo import PPOConfig, gae, train_ppo
 from lib.train.supervised import SLConfig, train_supervised
-from lib.train.training import criterion_accuracy
+from lib.train.training import criterion_accuracy, initial_activity
 
 #: A trivial CtxDM: full coherence, no noise, shortest delays.
 EASY = TaskConfig(coherences=(100.0,), sigma=0.0, delay_mean_ms=100.0, delay_max_ms=600.0)
@@ -38,6 +38,20 @@ def test_criterion_is_relative_to_ideal_observer():
     assert criterion_accuracy(EASY, 0.95) == pytest.approx(0.95)
     with pytest.raises(ValueError):
         criterion_accuracy(EASY, 0.0)
+
+
+def test_initial_activity_per_regime():
+    # delta -> 0: weights (and biases, zero) vanish, so does the state in either regime
+    (z,) = initial_activity(NetworkConfig(delta=1e-12), TaskConfig(), [3], n_trials=20)
+    assert z["seed"] == 3 and 0 < z["reset_max_norm"] < 1e-9
+    assert z["continuous_max_norm"] < 1e-9
+    # below the edge of chaos carrying the state changes little; far beyond it, activity
+    # compounds from trial to trial (the cause of the continuous regime's failed runs)
+    for r in initial_activity(NetworkConfig(delta=0.1), TaskConfig(), [0, 1], n_trials=100):
+        assert 0 < r["reset_max_norm"] < 5
+        assert r["continuous_max_norm"] == pytest.approx(r["reset_max_norm"], rel=0.1)
+    (w,) = initial_activity(NetworkConfig(delta=0.165), TaskConfig(), [5], n_trials=100)
+    assert w["continuous_max_norm"] > 1e6 * w["reset_max_norm"] > 0
 
 
 def test_sl_same_seed_same_network_bit_for_bit():
