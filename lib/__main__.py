@@ -281,6 +281,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         f"sweep {args.name} ({args.profile}{regime}): {len(df)} tasks: "
         + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
     )
+    if counts.get("failed", 0):
+        from lib.pipelines.sweep import failure_table
+
+        for r in failure_table(args.name, args.profile, args.store, args.trials).itertuples():
+            where = f"level {r.level}" if r.level not in (None, "standard") else f"delta {r.delta}"
+            print(f"  failed: {r.run_id} {r.algorithm} seed={r.seed} {where}: {r.error}")
+        print("  (records in <store>/sweeps/failures/; rerun them with --retry-failed)")
     return 0 if counts.get("failed", 0) == 0 else 1
 
 

@@ -51,6 +51,16 @@ def test_failure_table_reads_records_without_compute(tmp_path):
     assert tab.loc[a.run_id, "seed"] == a.seed and tab.loc[a.run_id, "delta"] == a.network.delta
     assert tab.loc[b.run_id, "error"] == "unreadable failure record"
     assert sw.failed_runs("initialization", "smoke", tmp_path, "continuous") == list(tab.index)
+    r = subprocess.run(
+        [sys.executable, "-m", "lib", "sweep", "initialization", "--profile", "smoke"]
+        + ["--trials", "continuous", "--status", "--store", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 1 and "2 failed" in r.stdout
+    assert f"failed: {a.run_id} {a.algorithm} seed={a.seed}" in r.stdout
+    assert "non-finite loss" in r.stdout and "unreadable failure record" in r.stdout
     assert not (tmp_path / "runs").exists()
 
 
