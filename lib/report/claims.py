@@ -376,11 +376,18 @@ def claim_balance(
 
 def _incomplete(verdict: str, stored: int, expected: int | None, failed: int = 0) -> str:
     """``verdict`` prefixed ``INCOMPLETE (k/n runs):`` while fewer than ``expected`` runs are
-    stored, counting the ``failed`` ones (the sweep's failure records)."""
-    if expected is None or stored >= expected:
+    stored, counting the ``failed`` ones (the sweep's failure records). Once every run is
+    stored or failed nothing is left to compute: the verdict stands (the claim's ``n`` says how
+    many failed, :func:`_failed_note`)."""
+    if expected is None or stored + failed >= expected:
         return verdict
     why = f"; {failed} failed" if failed else ""
     return f"INCOMPLETE ({stored}/{expected} runs{why}): {verdict}"
+
+
+def _failed_note(failed: int) -> str:
+    """``"; k failed runs left out"`` for a claim's ``n`` (empty without failures)."""
+    return f"; {failed} failed run{'s' if failed != 1 else ''} left out" if failed else ""
 
 
 def claim_delta(tab: pd.DataFrame, n_expected: int | None = None, n_failed: int = 0) -> Claim:
@@ -388,8 +395,9 @@ def claim_delta(tab: pd.DataFrame, n_expected: int | None = None, n_failed: int 
 
     ``tab`` is :func:`lib.pipelines.sweep.summary_table` of the initialisation sweep. HOLDS when
     Spearman's ρ(QP fraction, δ) over RL networks is positive with p < 0.05; PARTLY when
-    positive but not significant; DOES NOT HOLD otherwise. INCOMPLETE is prefixed when fewer
-    runs than ``n_expected`` are stored (with ``n_failed``, the sweep's failed runs).
+    positive but not significant; DOES NOT HOLD otherwise. INCOMPLETE is prefixed while fewer
+    runs than ``n_expected`` are stored or failed (``n_failed``, the sweep's failed runs, which
+    ``n`` counts).
     """
     if tab.empty or "qp_fraction" not in tab.columns:
         tab = pd.DataFrame(columns=["algorithm", "delta", "qp_fraction", "seed"])
@@ -415,7 +423,7 @@ def claim_delta(tab: pd.DataFrame, n_expected: int | None = None, n_failed: int 
     return Claim(
         "5a. wider δ → more QP under RL",
         "4",
-        f"{len(rl)} RL networks over {rl.delta.nunique()} δ",
+        f"{len(rl)} RL networks over {rl.delta.nunique()} δ{_failed_note(n_failed)}",
         f"Spearman ρ = {rho:+.2f} (SL: {rho_sl:+.2f})",
         f"[{lo:+.2f}, {hi:+.2f}]",
         "Spearman, two-sided",
@@ -476,7 +484,7 @@ def claim_complexity(
     return Claim(
         "5b. QP goes with performance, more on harder tasks",
         "5",
-        f"{len(rl)} RL networks over {rl.level.nunique()} levels",
+        f"{len(rl)} RL networks over {rl.level.nunique()} levels{_failed_note(n_failed)}",
         "; ".join(f"{lv}: r = {r:+.2f}" for lv, (r, *_rest) in res.items()),
         f"hard: [{hard[1]:+.2f}, {hard[2]:+.2f}]",
         "Pearson (Fisher z CI)",

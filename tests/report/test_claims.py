@@ -112,6 +112,11 @@ def test_claim_delta_rules():
     assert out.startswith("INCOMPLETE (16/40 runs; 1 failed): HOLDS")
     assert cl.verdict_of(out) == ("HOLDS", True)
     assert cl.claim_delta(up, n_expected=16, n_failed=1).verdict == "HOLDS"  # all stored
+    # every run stored or failed: nothing left to compute, the verdict stands, n says it
+    done = cl.claim_delta(up, n_expected=19, n_failed=3)
+    assert done.verdict == "HOLDS" and done.n == "16 RL networks over 4 δ; 3 failed runs left out"
+    assert cl.claim_delta(up, n_expected=20, n_failed=3).verdict.startswith("INCOMPLETE (16/20")
+    assert cl.claim_delta(up).n == "16 RL networks over 4 δ"
     assert cl.claim_delta(up[up.delta == 0.05]).verdict == "NOT TESTED YET"
 
 
