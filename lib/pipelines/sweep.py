@@ -271,11 +271,27 @@ def failed_runs(
     ]
 
 
+#: What identifies a sweep task in its tables (:func:`sweep_status`, :func:`failure_table`).
+_TASK_COLUMNS = ("run_id", "algorithm", "seed", "delta", "hidden", "level", "variant")
+
+
+def _task_row(spec: RunSpec, profile: str) -> dict[str, Any]:
+    return {
+        "run_id": spec.run_id,
+        "algorithm": spec.algorithm,
+        "seed": spec.seed,
+        "delta": spec.network.delta,
+        "hidden": spec.network.hidden,
+        "level": level_of(spec.task),
+        "variant": variant_of(spec, profile),
+    }
+
+
 def failure_table(
     name: str, profile: str = "paper", store: str | Path | None = None, trials: str = "reset"
 ) -> pd.DataFrame:
     """One row per task of a sweep with a failure record (:func:`failed_runs`): run id,
-    algorithm, seed, δ, level, variant and ``error``, the recorded exception (an unreadable
+    algorithm, seed, δ, size, level, variant and ``error``, the recorded exception (an unreadable
     record reads ``unreadable failure record``). Nothing is computed."""
     st = Store(store)
     rows = []
@@ -287,20 +303,8 @@ def failure_table(
             error = str(json.loads(path.read_text())["error"])
         except (OSError, ValueError, KeyError, TypeError):
             error = "unreadable failure record"
-        s = t.spec
-        rows.append(
-            {
-                "run_id": s.run_id,
-                "algorithm": s.algorithm,
-                "seed": s.seed,
-                "delta": s.network.delta,
-                "level": level_of(s.task),
-                "variant": variant_of(s, profile),
-                "error": error,
-            }
-        )
-    cols = ["run_id", "algorithm", "seed", "delta", "level", "variant", "error"]
-    return pd.DataFrame(rows, columns=cols)
+        rows.append({**_task_row(t.spec, profile), "error": error})
+    return pd.DataFrame(rows, columns=[*_TASK_COLUMNS, "error"])
 
 
 def _analyses(task: SweepTask) -> list[tuple[str, Callable[..., dict[str, pd.DataFrame]]]]:
@@ -398,24 +402,12 @@ def run_task(task: dict[str, Any], store_root: str) -> dict[str, Any]:
 def sweep_status(
     name: str, profile: str = "paper", store: str | Path | None = None, trials: str = "reset"
 ) -> pd.DataFrame:
-    """One row per task: run id, algorithm, seed, δ, level, variant and its state."""
+    """One row per task: run id, algorithm, seed, δ, size, level, variant and its state."""
     st = Store(store)
     rows = []
     for t in get_sweep(name, profile, trials):
-        s = t.spec
-        rows.append(
-            {
-                "run_id": s.run_id,
-                "algorithm": s.algorithm,
-                "seed": s.seed,
-                "delta": s.network.delta,
-                "hidden": s.network.hidden,
-                "level": level_of(s.task),
-                "variant": variant_of(s, profile),
-                "state": task_state(st, t),
-            }
-        )
-    return pd.DataFrame(rows)
+        rows.append({**_task_row(t.spec, profile), "state": task_state(st, t)})
+    return pd.DataFrame(rows, columns=[*_TASK_COLUMNS, "state"])
 
 
 def check_scheduler_address(address: str) -> tuple[str, str]:
