@@ -39,6 +39,7 @@ __all__ = [
     "neurogym_stream",
     "stream_summary",
     "variants_status",
+    "stored_sentences",
     "robustness_verdict",
     "claims_by_variant",
     "stability_per_network",
@@ -234,6 +235,59 @@ def variants_status(stored: dict[str, str]) -> pd.DataFrame:
             for v in VARIANTS
         ]
     )
+
+
+def stored_sentences(
+    nets: pd.DataFrame, stability: pd.DataFrame, horizon: pd.DataFrame
+) -> dict[str, str]:
+    """What is stored per variant, as the ``stored`` sentences of :func:`variants_status`.
+
+    Parameters
+    ----------
+    nets
+        :func:`variant_networks` (one row per trained network, ``variant``, ``algorithm`` and
+        the census's ``qp_fraction``, NaN where its census is not stored).
+    stability, horizon
+        :func:`stability_per_network` and :func:`long_horizon_per_network` (one row per
+        network with ``trials``, ``algorithm`` and ``seed``).
+
+    Returns
+    -------
+    dict
+        Variant key to sentence; a variant with nothing stored is absent.
+    """
+    out: dict[str, str] = {}
+    for v in TRAINED_VARIANTS:
+        d = nets[nets.variant == v] if len(nets) else nets
+        if v == "main" or d.empty:
+            continue
+        n = d.groupby("algorithm", observed=True).size().to_dict()
+        cz = d.dropna(subset=["qp_fraction"]).groupby("algorithm", observed=True).size().to_dict()
+        out[v] = (
+            f"{n.get('ppo', 0)} RL + {n.get('sl', 0)} SL networks at δ = 0.1 trained "
+            f"({cz.get('ppo', 0)} + {cz.get('sl', 0)} with their census)"
+        )
+    for key, per in (("linear_stability", stability), ("long_horizon", horizon)):
+        if not len(per):
+            continue
+        parts = []
+        for regime in ("reset", "continuous"):
+            d = per[per.trials == regime]
+            if d.empty:
+                continue
+            n = d.groupby("algorithm").size().to_dict()
+            seeds = sorted(set(d.seed))
+            if len(seeds) == 1:
+                span = f"seed {seeds[0]}"
+            elif seeds == list(range(seeds[0], seeds[-1] + 1)):
+                span = f"seeds {seeds[0]}–{seeds[-1]}"
+            else:
+                span = "seeds " + ", ".join(str(s) for s in seeds)
+            parts.append(
+                f"{n.get('ppo', 0)} RL + {n.get('sl', 0)} SL {regime}-regime networks ({span})"
+            )
+        out[key] = "; ".join(parts) + " at δ = 0.1"
+    return out
 
 
 def robustness_verdict(main: str, by_variant: dict[str, str | None]) -> str:

@@ -188,3 +188,30 @@ def test_variant_balance_claims_read_only_what_is_stored(tmp_path):
         verdict, _ = va.verdict_of(cell)
         assert verdict in {"HOLDS", "PARTLY", "DOES NOT HOLD"}
         assert "networks; ablation: ρ = " in cell and "noise: ρ = " in cell
+
+
+def test_stored_sentences_count_networks_per_variant_and_regime():
+    nets = pd.DataFrame(
+        {
+            "variant": ["main", "main", "leaky", "leaky", "leaky"],
+            "algorithm": ["ppo", "sl", "ppo", "sl", "sl"],
+            "qp_fraction": [0.0, 0.3, 0.1, float("nan"), 0.4],
+        }
+    )
+    per = pd.DataFrame(
+        {
+            "trials": ["reset"] * 4 + ["continuous"],
+            "algorithm": ["ppo", "ppo", "sl", "sl", "ppo"],
+            "seed": [0, 1, 0, 1, 3],
+        }
+    )
+    out = va.stored_sentences(nets, per.iloc[:0], per)
+    # the main networks are not a variant; an analysis variant with nothing stored is absent
+    assert set(out) == {"leaky", "long_horizon"}
+    assert out["leaky"] == "1 RL + 2 SL networks at δ = 0.1 trained (1 + 1 with their census)"
+    assert out["long_horizon"] == (
+        "2 RL + 2 SL reset-regime networks (seeds 0–1); "
+        "1 RL + 0 SL continuous-regime networks (seed 3) at δ = 0.1"
+    )
+    status = va.variants_status(out)
+    assert (status.stored == "not computed yet").sum() == len(va.VARIANTS) - 2
