@@ -127,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
         sb.add_argument(
             "--seeds", type=_nonneg_int, nargs="*", default=None, help="only these seeds"
         )
+        if name == "stability":
+            sb.add_argument(
+                "--grid", type=_odd_positive_int, default=21, help="coherences per axis (odd)"
+            )
         _selection_options(sb)
         sb.add_argument("--store", default=None)
     sc = sub.add_parser(
@@ -339,14 +343,14 @@ def _cmd_census(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stability(r: StoredRun, st: Store) -> str:
+def _stability(r: StoredRun, st: Store, args: argparse.Namespace) -> str:
     from lib.analysis.stability import StabilityConfig, stability_census
 
-    g = stability_census(r, StabilityConfig(), st)["grid"]
+    g = stability_census(r, StabilityConfig(grid=args.grid), st)["grid"]
     return f"Neimark-Sacker candidates {g.ns_candidate.mean():.3f} of the grid"
 
 
-def _balance(r: StoredRun, st: Store) -> str:
+def _balance(r: StoredRun, st: Store, args: argparse.Namespace) -> str:
     from lib.analysis.balance import BalanceConfig, balance_analysis
 
     return (
@@ -354,14 +358,15 @@ def _balance(r: StoredRun, st: Store) -> str:
     )
 
 
-def _information(r: StoredRun, st: Store) -> str:
+def _information(r: StoredRun, st: Store, args: argparse.Namespace) -> str:
     from lib.analysis.unit_information import InfoConfig, unit_information
 
     return f"{len(unit_information(r, InfoConfig(), st)['units'])} unit-variable rows"
 
 
 #: The cached analyses the command line computes for a selection of stored runs: command ->
-#: (analysis of one run returning a one-line summary, help).
+#: (analysis of one run, given the store and the parsed options, returning a one-line
+#: summary, help).
 ANALYSES = {
     "stability": (_stability, "linear-stability census (exact fixed points, Jacobian spectra)"),
     "balance": (_balance, "populations, balance and robustness (chapter 3)"),
@@ -375,7 +380,7 @@ def _cmd_analysis(args: argparse.Namespace) -> int:
     fn = ANALYSES[args.cmd][0]
     for r in _each(args, st):
         _report(
-            f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed} {r.spec.task.trials}: {fn(r, st)}"
+            f"{r.path.name} {r.spec.algorithm} seed={r.spec.seed} {r.spec.task.trials}: {fn(r, st, args)}"
         )
     return 0
 
