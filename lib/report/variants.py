@@ -293,9 +293,9 @@ def stored_sentences(
 def robustness_verdict(main: str, by_variant: dict[str, str | None]) -> str:
     """A claim's robustness from its main verdict and its verdict per variant (keys are
     :data:`VARIANTS` keys; ``None``: not computed): "holds in every variant computed", "does
-    not hold in any", "depends on <variant>", each with how many variants it rests on. A
-    verdict on part of its networks (``INCOMPLETE (...): VERDICT``) counts with its verdict,
-    and is named ", in part" and counted as such."""
+    not hold in any", "depends on the choice: differs under <variant>; <variant>", each with
+    how many variants it rests on. A verdict on part of its networks (``INCOMPLETE (...):
+    VERDICT``) counts with its verdict, and is named ", in part" and counted as such."""
     names = {v.key: v.name for v in VARIANTS}
     parsed = {k: verdict_of(v) for k, v in by_variant.items() if v}
     done = {k: v for k, (v, _) in parsed.items()}
@@ -318,7 +318,7 @@ def robustness_verdict(main: str, by_variant: dict[str, str | None]) -> str:
     ]
     if not differ:
         return f"{main} in every variant computed" + tail
-    return f"depends on the {', '.join(differ)}" + tail
+    return "depends on the choice: differs under " + "; ".join(differ) + tail
 
 
 def claims_by_variant(

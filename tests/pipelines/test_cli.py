@@ -42,3 +42,23 @@ def test_sweep_costs_reads_the_store(tmp_path, capsys):
     assert "no run stored yet" in capsys.readouterr().out
     assert main([*argv, str(tmp_path / "absent")]) == 2
     assert "no such store" in capsys.readouterr().err
+
+
+def test_a_closed_pipe_stops_quietly(tmp_path):
+    """``python -m lib ... | head``: the reader has gone, so the command stops with SIGPIPE's
+    exit code and no traceback (Python's default prints two)."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # every write to stdout now fails with EPIPE
+    argv = ["sweep", "default", "--profile", "smoke", "--status", "--store", str(tmp_path)]
+    try:
+        p = subprocess.run(
+            [sys.executable, "-m", "lib", *argv], stdout=write, stderr=subprocess.PIPE, text=True
+        )
+    finally:
+        os.close(write)
+    assert p.returncode == 141
+    assert p.stderr == ""

@@ -18,7 +18,11 @@ def test_robustness_rule():
     assert f"{len(keys)} of {len(keys)}" in va.robustness_verdict("HOLDS", all_hold)
     some = {**none, "continuous": "HOLDS", "leaky": "DOES NOT HOLD"}
     out = va.robustness_verdict("HOLDS", some)
-    assert out.startswith("depends on the leaky network") and "2 of" in out
+    assert out.startswith("depends on the choice: differs under leaky network") and "2 of" in out
+    two = {**none, "leaky": "DOES NOT HOLD", "plain_ce": "DOES NOT HOLD"}
+    assert va.robustness_verdict("HOLDS", two).startswith(
+        "depends on the choice: differs under leaky network; SL with plain cross-entropy (2 of"
+    )
     never = {**none, "continuous": "DOES NOT HOLD"}
     assert va.robustness_verdict("DOES NOT HOLD", never).startswith("does not hold in any")
     # a verdict on part of its networks counts with its verdict, named and counted "in part"
@@ -26,7 +30,7 @@ def test_robustness_rule():
     out = va.robustness_verdict("PARTLY (10 RL + 10 SL)", partial)
     assert (
         out
-        == f"depends on the leaky network, in part (1 of {len(keys)} variants computed, 1 of them in part)"
+        == f"depends on the choice: differs under leaky network, in part (1 of {len(keys)} variants computed, 1 of them in part)"
     )
     same = {**none, "continuous": "INCOMPLETE (27/100 runs): DOES NOT HOLD (14 RL)"}
     assert va.robustness_verdict("DOES NOT HOLD", same).startswith(
@@ -39,7 +43,9 @@ def test_claims_by_variant_marks_what_is_missing():
     t = va.claims_by_variant(main, {"2": {"linear_stability": "DOES NOT HOLD"}})
     assert t.loc[0, "linear-stability census"] == "DOES NOT HOLD"
     assert t.loc[0, "continuous trial regime"] == "not computed yet"
-    assert t.loc[0, "robustness"].startswith("depends on the linear-stability census")
+    assert t.loc[0, "robustness"].startswith(
+        "depends on the choice: differs under linear-stability census"
+    )
     assert "leaky network" in t.loc[0, "variants not computed yet"]
     assert "leaky network" not in t.columns
 
