@@ -604,7 +604,7 @@ def _balance_rows(runs: list[StoredRun], store: str | Path | None, trials: str) 
             [v["robustness"].assign(algorithm=a, seed=s) for (a, s), v in bal.items()],
             ignore_index=True,
         )
-        ens = summary_table("initialization", "paper", store, trials=trials)
+        ens = summary_table("initialization", "paper", store, trials=trials, spectra=False)
         rows += list(claim_balance(pops, rob, ensemble=ens, delta=DEFAULT_DELTA))
     return rows
 
@@ -675,7 +675,7 @@ def claims_table(
     if "delta" in groups:
         rows.append(
             claim_delta(
-                summary_table("initialization", "paper", store, trials=trials),
+                summary_table("initialization", "paper", store, trials=trials, spectra=False),
                 len(get_sweep("initialization", "paper", trials)),
                 len(failed_runs("initialization", "paper", store, trials)),
             )
@@ -684,7 +684,7 @@ def claims_table(
         ideal = {lv: ideal_observer_accuracy(task_for_level(lv)) for lv in COMPLEXITY_LEVELS}
         rows.append(
             claim_complexity(
-                summary_table("complexity", "paper", store, trials=trials),
+                summary_table("complexity", "paper", store, trials=trials, spectra=False),
                 ideal,
                 len(get_sweep("complexity", "paper", trials)),
                 len(failed_runs("complexity", "paper", store, trials)),

@@ -42,6 +42,10 @@ __all__ = [
     "stored_sentences",
     "robustness_verdict",
     "claims_by_variant",
+    "short_cell",
+    "verdict_grid",
+    "verdict_details",
+    "robustness_lines",
     "stability_per_network",
     "stability_claims",
 ]
@@ -346,7 +350,7 @@ def claims_by_variant(
         rows.append(
             {
                 "claim": r.claim,
-                "main verdict (reset regime, orbit census)": f"{r.verdict} ({r.n})",
+                MAIN_COLUMN: f"{r.verdict} ({r.n})",
                 **{
                     names[k]: (per[k] or "not computed yet") if k in per else "outside its scope"
                     for k in shown
@@ -357,6 +361,74 @@ def claims_by_variant(
             }
         )
     return pd.DataFrame(rows)
+
+
+#: The column of :func:`claims_by_variant` that holds the main verdict.
+MAIN_COLUMN = "main verdict (reset regime, orbit census)"
+#: Columns of :func:`claims_by_variant` that are not verdict cells.
+_NOT_VERDICTS = ("claim", "variants not computed yet", "robustness")
+
+
+def short_cell(cell: str) -> str:
+    """A verdict cell (:func:`_cell`) cut to its verdict and networks: ``"PARTLY (10 RL + 10
+    SL; effect; 95 % CI ...)"`` -> ``"PARTLY (10 RL + 10 SL)"``; an ``INCOMPLETE (k/N ...): ``
+    head is kept, and a cell that is not a verdict (``"not computed yet"``) is returned as is."""
+    cell = str(cell)
+    if cell.startswith("INCOMPLETE"):
+        head, _, tail = cell.partition(": ")
+        return f"{head}: {short_cell(tail)}"
+    verdict, _, rest = cell.partition(" (")
+    return f"{verdict} ({rest.split(';')[0].rstrip(')')})" if rest else verdict
+
+
+def verdict_grid(cross: pd.DataFrame) -> pd.DataFrame:
+    """:func:`claims_by_variant`'s table with every verdict cell cut to its verdict and networks
+    (:func:`short_cell`), narrow enough to read at a glance; the column of variants not computed
+    yet is dropped when it reads "none" everywhere. The effects and intervals behind each cell
+    are in :func:`verdict_details`."""
+    g = cross.copy()
+    for c in g.columns:
+        if c not in _NOT_VERDICTS:
+            g[c] = g[c].map(short_cell)
+    if "variants not computed yet" in g and (g["variants not computed yet"] == "none").all():
+        g = g.drop(columns="variants not computed yet")
+    return g
+
+
+def verdict_details(cross: pd.DataFrame, main: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`claims_by_variant`'s table in long form: one row per claim and variant that has
+    a verdict (``claim``, ``variant``, ``verdict``: the whole cell, with n, effect and 95 % CI);
+    cells outside a variant's scope or not computed yet are left out. With ``main`` (the
+    :func:`lib.report.claims.claims_table` the cross table was made from) the main verdict's
+    row carries its effect and interval too."""
+    full = {}
+    if main is not None and {"effect", "ci"} <= set(main.columns):
+        full = {r.claim: _cell(r) for _, r in main.iterrows()}
+    rows = []
+    for _, r in cross.iterrows():
+        for c in cross.columns:
+            if c in _NOT_VERDICTS:
+                continue
+            cell = str(r[c])
+            if cell in ("outside its scope", "not computed yet"):
+                continue
+            if c == MAIN_COLUMN:
+                cell = full.get(r.claim, cell)
+            rows.append({"claim": r.claim, "variant": c, "verdict": cell})
+    return pd.DataFrame(rows, columns=["claim", "variant", "verdict"])
+
+
+def robustness_lines(cross: pd.DataFrame) -> list[str]:
+    """One sentence per claim of :func:`claims_by_variant`'s table: its main verdict and its
+    verdict on robustness, e.g. ``"Claim 2 (RL finds hybrid landscapes ...): PARTLY in the main
+    networks; depends on the choice: differs under leaky network (6 of 6 variants computed)."``
+    """
+    out = []
+    for _, r in cross.iterrows():
+        num, _, text = r.claim.partition(". ")
+        main = verdict_of(str(r[MAIN_COLUMN]))[0]
+        out.append(f"Claim {num} ({text}): {main} in the main networks; {r.robustness}.")
+    return out
 
 
 def _default_runs(store: str | Path | None) -> Iterator[tuple[Any, Any]]:
@@ -455,8 +527,8 @@ def variant_networks(store: str | Path | None = None) -> pd.DataFrame:
     computed: networks or censuses not stored yet are simply absent."""
     from lib.pipelines.sweep import summary_table
 
-    main = summary_table("default", "paper", store).assign(variant="main")
-    var = summary_table("variants", "paper", store, trials=VARIANT_REGIME)
+    main = summary_table("default", "paper", store, spectra=False).assign(variant="main")
+    var = summary_table("variants", "paper", store, trials=VARIANT_REGIME, spectra=False)
     if var.empty:
         return main
     var["variant"] = var.variant.replace({"baseline": "continuous"})

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -86,6 +87,13 @@ def test_local_sweep_computes_once_and_resumes(tmp_path):
     assert len(tab) == 4 and {"qp_fraction", "converged", "spectral_radius_after"} <= set(
         tab.columns
     )
+    # the spectral radius is that of the stored W_rec, and spectra=False only drops it
+    run = Store(tmp_path).load(sw.get_sweep("complexity", "smoke")[0].spec)
+    W = run.network().W_rec.detach().double().numpy()
+    assert tab.spectral_radius_after[0] == pytest.approx(np.abs(np.linalg.eigvals(W)).max())
+    fast = sw.summary_table("complexity", "smoke", tmp_path, spectra=False)
+    spectra = ["spectral_radius_before", "spectral_radius_after"]
+    pd.testing.assert_frame_equal(fast, tab.drop(columns=spectra))
 
 
 def test_corrupt_file_is_detected_and_recomputed(tmp_path):

@@ -221,3 +221,74 @@ def test_stored_sentences_count_networks_per_variant_and_regime():
     )
     status = va.variants_status(out)
     assert (status.stored == "not computed yet").sum() == len(va.VARIANTS) - 2
+
+
+def _cross():
+    main = pd.DataFrame(
+        [
+            {
+                "claim": "2. RL finds hybrid landscapes",
+                "verdict": "PARTLY",
+                "n": "10 RL + 10 SL",
+                "effect": "QP fraction RL − SL = -0.303",
+                "ci": "RL [0.005, 0.024], SL [0.198, 0.439]",
+            }
+        ]
+    )
+    by = {
+        "2": {
+            "continuous": "INCOMPLETE (12/20 networks): PARTLY (6 RL + 6 SL; QP RL − SL = "
+            "-0.27; r = -0.90; 95 % CI RL [0.05, 0.16], SL [0.27, 0.48])",
+            "leaky": "HOLDS (10 RL + 10 SL; QP RL − SL = +0.015; 95 % CI RL [0.1, 0.2])",
+        }
+    }
+    return main, va.claims_by_variant(main, by)
+
+
+def test_short_cell_keeps_verdict_and_networks():
+    assert va.short_cell("PARTLY (10 RL + 10 SL; effect; 95 % CI x)") == "PARTLY (10 RL + 10 SL)"
+    assert (
+        va.short_cell("INCOMPLETE (12/20 networks): HOLDS (6 RL + 6 SL; e; 95 % CI c)")
+        == "INCOMPLETE (12/20 networks): HOLDS (6 RL + 6 SL)"
+    )
+    assert va.short_cell("HOLDS (20 networks)") == "HOLDS (20 networks)"
+    assert va.short_cell("not computed yet") == "not computed yet"
+
+
+def test_verdict_grid_and_details_carry_the_same_verdicts():
+    main, cross = _cross()
+    grid = va.verdict_grid(cross)
+    r = grid.iloc[0]
+    assert r[va.MAIN_COLUMN] == "PARTLY (10 RL + 10 SL)"
+    assert r["continuous trial regime"] == "INCOMPLETE (12/20 networks): PARTLY (6 RL + 6 SL)"
+    assert r["leaky network"] == "HOLDS (10 RL + 10 SL)"
+    assert r["robustness"] == cross.iloc[0]["robustness"]
+    # not every variant is computed, so the column that lists them stays
+    assert "older NeuroGym input noise" in r["variants not computed yet"]
+    det = va.verdict_details(cross, main)
+    assert list(det.variant) == [va.MAIN_COLUMN, "continuous trial regime", "leaky network"]
+    # the main row gains its effect and interval; the variants' rows are their whole cells
+    assert det.verdict[0] == (
+        "PARTLY (10 RL + 10 SL; QP fraction RL − SL = -0.303; "
+        "95 % CI RL [0.005, 0.024], SL [0.198, 0.439])"
+    )
+    assert det.verdict[2] == cross.iloc[0]["leaky network"]
+    # without the main table the main cell is kept as it is
+    assert va.verdict_details(cross).verdict[0] == "PARTLY (10 RL + 10 SL)"
+    # every verdict cell once in the details, and once (short) in the grid
+    for _, d in det.iterrows():
+        assert va.short_cell(d.verdict) == grid.iloc[0][d.variant]
+
+
+def test_verdict_grid_drops_an_empty_missing_column():
+    _, cross = _cross()
+    cross["variants not computed yet"] = "none"
+    assert "variants not computed yet" not in va.verdict_grid(cross)
+
+
+def test_robustness_lines_name_claim_verdict_and_robustness():
+    _, cross = _cross()
+    (line,) = va.robustness_lines(cross)
+    assert line.startswith("Claim 2 (RL finds hybrid landscapes): PARTLY in the main networks; ")
+    assert line.endswith(cross.iloc[0]["robustness"] + ".")
+    assert "differs under leaky network" in line
