@@ -150,7 +150,13 @@ class NetworkConfig:
         },
     )
     readout_scale: float = field(default=0.1, metadata={"source": "paper"})
-    alpha: float = field(default=1.0, metadata={"source": "paper", "why": "vanilla RNN, no leak"})
+    alpha: float = field(
+        default=1.0,
+        metadata={
+            "source": "paper",
+            "why": "'vanilla RNN', read as no leak; the leaky variant (chapter 8) tests alpha < 1",
+        },
+    )
 
     def __post_init__(self) -> None:
         if not (isinstance(self.hidden, int) and self.hidden > 0):

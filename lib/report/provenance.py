@@ -15,6 +15,7 @@ from lib.analysis.balance import BalanceConfig
 from lib.analysis.census import CensusConfig
 from lib.analysis.dynamics import OrbitConfig
 from lib.analysis.sculpting import SculptConfig
+from lib.analysis.stability import StabilityConfig
 from lib.analysis.unit_information import InfoConfig
 from lib.core.network import NetworkConfig
 from lib.core.task import STREAM_TRIALS, TaskConfig, ideal_observer_accuracy
@@ -22,6 +23,7 @@ from lib.pipelines.profiles import (
     CHECKPOINT_SEEDS,
     DEFAULT_DELTA,
     LEAK_ALPHA,
+    LONG_HORIZON_CENSUS,
     OLD_NOISE_SIGMA,
     VARIANT_REGIME,
 )
@@ -70,7 +72,12 @@ _REASONS = {
     "balance.n_draws": "random draws per perturbation level",
     "balance.n_control_draws": "size-matched random ablations per population",
     "balance.alpha": "selectivity test level after Holm correction",
+    "balance.seed": "seed of the trials and perturbation draws",
+    "balance.threshold": "a unit is active when its activity exceeds this (ReLU zeros are exact)",
+    "balance.contexts": "populations are defined in both contexts",
     "info.n_trials": "real trials for the MI estimates",
+    "info.seed": "seed of the trials and shifts",
+    "info.active_threshold": "a unit enters the MI analysis when its activity exceeds this",
     "info.n_shuffles": "circular shifts per variable (p from a normal fitted to the shift null)",
     "info.n_fc_shuffles": "population shifts for the connectivity null",
     "info.alpha": "significance after Holm correction over units",
@@ -122,6 +129,7 @@ def provenance_table():  # -> pandas.DataFrame
         + _rows("balance", BalanceConfig())
         + _rows("info", InfoConfig())
         + [r for r in _rows("sculpt", sc) if r["setting"] != "sculpt.seed"]
+        + _rows("stability", StabilityConfig())
     )
     for r in rows:
         if r["setting"] == "sculpt.census":
@@ -188,7 +196,9 @@ def provenance_table():  # -> pandas.DataFrame
             "variants.leaky.alpha",
             LEAK_ALPHA,
             "companion",
-            "alpha = dt/tau with tau = 200 ms; the paper's network has no stated leak",
+            "alpha = dt/tau with tau = 200 ms (two steps): the slowest time constant that lets "
+            "one stimulus period move the state several time constants; the paper says "
+            "'vanilla RNN' and states no time constant",
         ),
         (
             "variants.old_noise.sigma",
@@ -202,6 +212,23 @@ def provenance_table():  # -> pandas.DataFrame
             1.0,
             "NeuroGym",
             "every step weighted equally, as NeuroGym's supervised example; PPO unchanged",
+        ),
+        (
+            "stability.ns_candidate",
+            "no stable fixed point, and an unstable focus (a complex pair with |mu| > 1)",
+            "companion",
+            "the paper names linear stability analysis; a Neimark-Sacker bifurcation (a complex "
+            "pair leaving the unit circle) is where an invariant circle (QP) is born, so such a "
+            "point is where a QP attractor can exist without a stable fixed point beside it",
+        ),
+        (
+            "variants.long_horizon.census",
+            f"grid {LONG_HORIZON_CENSUS.grid}, {LONG_HORIZON_CENSUS.orbit.n_transient} transient "
+            f"+ {LONG_HORIZON_CENSUS.orbit.n_record} recorded steps",
+            "companion",
+            "10x the main census's horizon, to see whether a slow drift or a late escape changes "
+            "a point's class; on every other grid point (11 x 11 per context, about a quarter "
+            "of the points) to bound the cost",
         ),
         (
             "information.copnorm_ties",

@@ -43,6 +43,7 @@ __all__ = [
     "robustness_verdict",
     "claims_by_variant",
     "short_cell",
+    "verdict_word",
     "verdict_grid",
     "verdict_details",
     "robustness_lines",
@@ -381,15 +382,28 @@ def short_cell(cell: str) -> str:
     return f"{verdict} ({rest.split(';')[0].rstrip(')')})" if rest else verdict
 
 
+def verdict_word(cell: str) -> str:
+    """A verdict cell cut to its verdict alone: ``"PARTLY (10 RL + 10 SL; ...)"`` -> ``"PARTLY"``,
+    ``"INCOMPLETE (12/20 networks): HOLDS (...)"`` -> ``"HOLDS (in part: 12/20 networks)"``; a
+    cell that is not a verdict (``"outside its scope"``) is returned as is."""
+    cell = str(cell)
+    if cell in ("outside its scope", "not computed yet"):
+        return cell
+    verdict, partial = verdict_of(cell)
+    if partial:
+        return f"{verdict} (in part: {cell.partition('(')[2].partition(')')[0]})"
+    return verdict
+
+
 def verdict_grid(cross: pd.DataFrame) -> pd.DataFrame:
-    """:func:`claims_by_variant`'s table with every verdict cell cut to its verdict and networks
-    (:func:`short_cell`), narrow enough to read at a glance; the column of variants not computed
-    yet is dropped when it reads "none" everywhere. The effects and intervals behind each cell
-    are in :func:`verdict_details`."""
+    """:func:`claims_by_variant`'s table with every verdict cell cut to its verdict
+    (:func:`verdict_word`), narrow enough to read at a glance; the column of variants not
+    computed yet is dropped when it reads "none" everywhere. The networks, effects and intervals
+    behind each cell are in :func:`verdict_details`."""
     g = cross.copy()
     for c in g.columns:
         if c not in _NOT_VERDICTS:
-            g[c] = g[c].map(short_cell)
+            g[c] = g[c].map(verdict_word)
     if "variants not computed yet" in g and (g["variants not computed yet"] == "none").all():
         g = g.drop(columns="variants not computed yet")
     return g
@@ -420,14 +434,14 @@ def verdict_details(cross: pd.DataFrame, main: pd.DataFrame | None = None) -> pd
 
 def robustness_lines(cross: pd.DataFrame) -> list[str]:
     """One sentence per claim of :func:`claims_by_variant`'s table: its main verdict and its
-    verdict on robustness, e.g. ``"Claim 2 (RL finds hybrid landscapes ...): PARTLY in the main
+    verdict on robustness, e.g. ``"Claim 2, *RL finds hybrid landscapes ...*: PARTLY in the main
     networks; depends on the choice: differs under leaky network (6 of 6 variants computed)."``
     """
     out = []
     for _, r in cross.iterrows():
         num, _, text = r.claim.partition(". ")
         main = verdict_of(str(r[MAIN_COLUMN]))[0]
-        out.append(f"Claim {num} ({text}): {main} in the main networks; {r.robustness}.")
+        out.append(f"Claim {num}, *{text}*: {main} in the main networks; {r.robustness}.")
     return out
 
 

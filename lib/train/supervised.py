@@ -76,7 +76,9 @@ class SLConfig:
         metadata={
             "source": "NeuroGym",
             "why": "continuous regime only: steps per window (NeuroGym's examples use "
-            "seq_len=100); hashed only when not 100",
+            "seq_len=100); the state at a window's end starts the next one, detached (truncated "
+            "backpropagation through time), where NeuroGym's examples restart each window from "
+            "zero; hashed only when not 100",
         },
     )
 

@@ -259,9 +259,10 @@ def test_verdict_grid_and_details_carry_the_same_verdicts():
     main, cross = _cross()
     grid = va.verdict_grid(cross)
     r = grid.iloc[0]
-    assert r[va.MAIN_COLUMN] == "PARTLY (10 RL + 10 SL)"
-    assert r["continuous trial regime"] == "INCOMPLETE (12/20 networks): PARTLY (6 RL + 6 SL)"
-    assert r["leaky network"] == "HOLDS (10 RL + 10 SL)"
+    assert r[va.MAIN_COLUMN] == "PARTLY"
+    assert r["continuous trial regime"] == "PARTLY (in part: 12/20 networks)"
+    assert r["leaky network"] == "HOLDS"
+    assert va.verdict_word("outside its scope") == "outside its scope"
     assert r["robustness"] == cross.iloc[0]["robustness"]
     # not every variant is computed, so the column that lists them stays
     assert "older NeuroGym input noise" in r["variants not computed yet"]
@@ -275,9 +276,9 @@ def test_verdict_grid_and_details_carry_the_same_verdicts():
     assert det.verdict[2] == cross.iloc[0]["leaky network"]
     # without the main table the main cell is kept as it is
     assert va.verdict_details(cross).verdict[0] == "PARTLY (10 RL + 10 SL)"
-    # every verdict cell once in the details, and once (short) in the grid
+    # every verdict cell once in the details, and once (its verdict) in the grid
     for _, d in det.iterrows():
-        assert va.short_cell(d.verdict) == grid.iloc[0][d.variant]
+        assert va.verdict_word(d.verdict) == grid.iloc[0][d.variant]
 
 
 def test_verdict_grid_drops_an_empty_missing_column():
@@ -289,6 +290,6 @@ def test_verdict_grid_drops_an_empty_missing_column():
 def test_robustness_lines_name_claim_verdict_and_robustness():
     _, cross = _cross()
     (line,) = va.robustness_lines(cross)
-    assert line.startswith("Claim 2 (RL finds hybrid landscapes): PARTLY in the main networks; ")
+    assert line.startswith("Claim 2, *RL finds hybrid landscapes*: PARTLY in the main networks; ")
     assert line.endswith(cross.iloc[0]["robustness"] + ".")
     assert "differs under leaky network" in line
