@@ -397,10 +397,11 @@ def verdict_word(cell: str) -> str:
 
 def verdict_grid(cross: pd.DataFrame) -> pd.DataFrame:
     """:func:`claims_by_variant`'s table with every verdict cell cut to its verdict
-    (:func:`verdict_word`), narrow enough to read at a glance; the column of variants not
-    computed yet is dropped when it reads "none" everywhere. The networks, effects and intervals
-    behind each cell are in :func:`verdict_details`."""
-    g = cross.copy()
+    (:func:`verdict_word`) and without the robustness column, narrow enough to read at a glance
+    on a page; the column of variants not computed yet is dropped when it reads "none"
+    everywhere. The networks, effects and intervals behind each cell are in
+    :func:`verdict_details`, the robustness per claim in :func:`robustness_lines`."""
+    g = cross.drop(columns="robustness")
     for c in g.columns:
         if c not in _NOT_VERDICTS:
             g[c] = g[c].map(verdict_word)
