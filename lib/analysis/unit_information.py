@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,11 +45,14 @@ from lib.analysis.information import (
     holm,
     permutation_pvalues,
 )
+from lib.analysis.stats import compare_groups
 from lib.core.network import run_trials
 from lib.core.task import PERIOD_DELAY, PERIOD_STIMULUS, sample_trials
 from lib.store.runs import Store, StoredRun, cached
 
 __all__ = [
+    "FC_MEASURES",
+    "rl_sl_comparisons",
     "INFO_VERSION",
     "InfoConfig",
     "VARIABLES",
@@ -235,3 +239,56 @@ def unit_information(
     return cached(
         run, store, "information", INFO_VERSION, "info", cfg, compute_unit_information, compute
     )
+
+
+#: The graph statistics of :func:`unit_information`'s ``fc`` table compared between algorithms.
+FC_MEASURES = ("density", "mean_degree", "modularity", "mean_mi_bits")
+_TEST_COLUMNS = ("n_RL", "n_SL", "mean_RL", "mean_SL", "rank_biserial", "p")
+
+
+def rl_sl_comparisons(info: Mapping[tuple[str, int], Mapping[str, pd.DataFrame]]) -> pd.DataFrame:
+    """RL against SL on every network-level summary of the information analysis.
+
+    Parameters
+    ----------
+    info : mapping
+        ``{(algorithm, seed): unit_information(...)}`` for networks of both algorithms.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per comparison (:func:`lib.analysis.stats.compare_groups`, one value per network):
+        ``variable`` (a task variable of :data:`VARIABLES`, or ``"graph"``), ``measure``
+        (``mean_mi``: mean MI over active units, ``frac_sig``: fraction of units with significant
+        MI, or a graph statistic of :data:`FC_MEASURES`), ``n_RL``, ``n_SL``, ``mean_RL``,
+        ``mean_SL``, ``rank_biserial`` (> 0: larger under RL) and ``p`` (Mann-Whitney U,
+        two-sided, uncorrected). Empty unless both algorithms are present.
+    """
+    cols = ["variable", "measure", *_TEST_COLUMNS]
+    if {a for a, _ in info} < {"ppo", "sl"} or not info:
+        return pd.DataFrame(columns=cols)
+    units = pd.concat(
+        [v["units"].assign(algorithm=a, seed=s) for (a, s), v in info.items()], ignore_index=True
+    )
+    fc = pd.concat(
+        [v["fc"].assign(algorithm=a, seed=s) for (a, s), v in info.items()], ignore_index=True
+    )
+    per_net = (
+        units.groupby(["algorithm", "seed", "variable"])
+        .agg(mean_mi=("mi_bits", "mean"), frac_sig=("significant", "mean"))
+        .reset_index()
+    )
+    rows = []
+    for var in VARIABLES:
+        d = per_net[per_net.variable == var]
+        for col in ("mean_mi", "frac_sig"):
+            r = compare_groups(
+                d[d.algorithm == "ppo"][col], d[d.algorithm == "sl"][col], ("RL", "SL")
+            )
+            rows.append({"variable": var, "measure": col, **{k: r[k] for k in _TEST_COLUMNS}})
+    for col in FC_MEASURES:
+        r = compare_groups(
+            fc[fc.algorithm == "ppo"][col], fc[fc.algorithm == "sl"][col], ("RL", "SL")
+        )
+        rows.append({"variable": "graph", "measure": col, **{k: r[k] for k in _TEST_COLUMNS}})
+    return pd.DataFrame(rows, columns=cols)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from lib.analysis.stats import compare_groups
@@ -47,6 +48,8 @@ __all__ = [
     "verdict_grid",
     "verdict_details",
     "robustness_lines",
+    "regime_agreement_sentence",
+    "information_other_regime",
     "stability_per_network",
     "stability_claims",
 ]
@@ -444,6 +447,94 @@ def robustness_lines(cross: pd.DataFrame) -> list[str]:
         main = verdict_of(str(r[MAIN_COLUMN]))[0]
         out.append(f"Claim {num}, *{text}*: {main} in the main networks; {r.robustness}.")
     return out
+
+
+_MEASURE_NAMES = {
+    "mean_mi": "mean MI",
+    "frac_sig": "fraction of units significant",
+    "density": "graph density",
+    "mean_degree": "mean degree",
+    "modularity": "modularity",
+    "mean_mi_bits": "mean pairwise MI",
+}
+
+
+def _comparison_name(r: Any) -> str:
+    what = _MEASURE_NAMES.get(r.measure, str(r.measure).replace("_", " "))
+    return what if r.variable == "graph" else f"{str(r.variable).replace('_', ' ')}: {what}"
+
+
+def regime_agreement_sentence(
+    here: pd.DataFrame, there: pd.DataFrame, trials: str, other: str, alpha: float = 0.05
+) -> str:
+    """Whether RL − SL comparisons (rows ``variable``, ``measure``, ``rank_biserial``, ``p``, as
+    :func:`lib.analysis.unit_information.rl_sl_comparisons`) made in regime ``trials`` (``here``)
+    agree with the same comparisons in regime ``other`` (``there``): of the differences with
+    p < ``alpha`` here, how many have the same sign and p < ``alpha`` there, naming those that
+    do not, and the differences found there only. Uncorrected p, as in the chapter's tables."""
+    if here.empty or there.empty:
+        return (
+            f"The {other} regime has no stored information analyses of both algorithms to compare."
+        )
+    m = here.merge(there, on=["variable", "measure"], suffixes=("_here", "_there"))
+    sig_here = m.p_here < alpha
+    sig_there = m.p_there < alpha
+    same_sign = np.sign(m.rank_biserial_here) == np.sign(m.rank_biserial_there)
+    kept = m[sig_here & sig_there & same_sign]
+    lost = m[sig_here & ~(sig_there & same_sign)]
+    new = m[~sig_here & sig_there]
+    n = f"{int(there.n_RL.max())} RL + {int(there.n_SL.max())} SL networks"
+    text = (
+        f"In the {other} regime ({n}): of the {int(sig_here.sum())} RL − SL differences with "
+        f"p < {alpha:g} in the {trials} regime, {len(kept)} have the same sign and p < {alpha:g} "
+        "there"
+    )
+    if len(lost):
+        text += (
+            " and "
+            + str(len(lost))
+            + " do not ("
+            + "; ".join(
+                f"{_comparison_name(r)}: r = {r.rank_biserial_there:+.2f}, p = {r.p_there:.2g}"
+                for r in lost.itertuples()
+            )
+            + ")"
+        )
+    text += "."
+    if len(new):
+        text += (
+            " Significant there only: "
+            + "; ".join(
+                f"{_comparison_name(r)} (r = {r.rank_biserial_there:+.2f}, p = {r.p_there:.2g})"
+                for r in new.itertuples()
+            )
+            + "."
+        )
+    return text
+
+
+def information_other_regime(
+    here: pd.DataFrame, store: str | Path | None = None, trials: str = "reset", alpha: float = 0.05
+) -> str:
+    """Chapter 7's RL − SL comparisons (``here``, in regime ``trials``) against the same
+    comparisons on the default networks of the other trial regime, read from their stored
+    information analyses (nothing is computed): :func:`regime_agreement_sentence`."""
+    from lib.analysis.unit_information import InfoConfig, rl_sl_comparisons, unit_information
+    from lib.store.runs import Store
+
+    other = "continuous" if trials == "reset" else "reset"
+    st = Store(store) if store is not None else None
+    info = {}
+    for spec, run in _default_runs(store):
+        if spec.task.trials != other:
+            continue
+        try:
+            info[(spec.algorithm, spec.seed)] = unit_information(
+                run, InfoConfig(), st, compute=False
+            )
+        except FileNotFoundError:
+            continue
+    return regime_agreement_sentence(here, rl_sl_comparisons(info), trials, other, alpha)
 
 
 def _default_runs(store: str | Path | None) -> Iterator[tuple[Any, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from lib.analysis.unit_information import VARIABLES, InfoConfig, unit_information
@@ -57,3 +58,42 @@ def test_bad_info_config():
         InfoConfig(n_shuffles=0)
     with pytest.raises(ValueError):
         InfoConfig(alpha=1.5)
+
+
+def test_rl_sl_comparisons_on_known_networks():
+    """Three RL networks whose units are all significant with 0.3 bits, three SL networks with
+    none and 0.1 bits: every unit-level comparison has RL above SL with r = +1; the graph
+    statistics come from each network's fc row."""
+    from lib.analysis.unit_information import FC_MEASURES, VARIABLES, rl_sl_comparisons
+
+    info = {}
+    for alg, mi, sig, dens in (("ppo", 0.3, True, 0.7), ("sl", 0.1, False, 0.5)):
+        for seed in range(3):
+            units = pd.DataFrame(
+                [
+                    {"unit": u, "variable": v, "mi_bits": mi + 0.01 * seed, "significant": sig}
+                    for u in range(4)
+                    for v in VARIABLES
+                ]
+            )
+            fc = pd.DataFrame(
+                [
+                    {
+                        "density": dens,
+                        "mean_degree": 10.0 * dens,
+                        "modularity": 0.1,
+                        "mean_mi_bits": mi,
+                    }
+                ]
+            )
+            info[(alg, seed)] = {"units": units, "fc": fc}
+    t = rl_sl_comparisons(info)
+    assert len(t) == 2 * len(VARIABLES) + len(FC_MEASURES)
+    unit_rows = t[t.variable != "graph"]
+    assert (unit_rows.rank_biserial == 1.0).all() and (unit_rows.n_RL == 3).all()
+    sig = unit_rows[unit_rows.measure == "frac_sig"]
+    assert (sig.mean_RL == 1.0).all() and (sig.mean_SL == 0.0).all()
+    g = t[t.variable == "graph"].set_index("measure")
+    assert g.loc["density", "mean_RL"] == pytest.approx(0.7)
+    assert g.loc["modularity", "rank_biserial"] == 0.0  # equal: ties
+    assert rl_sl_comparisons({k: v for k, v in info.items() if k[0] == "ppo"}).empty

@@ -293,3 +293,42 @@ def test_robustness_lines_name_claim_verdict_and_robustness():
     assert line.startswith("Claim 2, *RL finds hybrid landscapes*: PARTLY in the main networks; ")
     assert line.endswith(cross.iloc[0]["robustness"] + ".")
     assert "differs under leaky network" in line
+
+
+def _comparisons(rows):
+    return pd.DataFrame(
+        [
+            {"variable": v, "measure": m, "n_RL": 10, "n_SL": 10, "rank_biserial": r, "p": p}
+            for v, m, r, p in rows
+        ]
+    )
+
+
+def test_regime_agreement_counts_kept_lost_and_new_differences():
+    here = _comparisons(
+        [
+            ("context", "frac_sig", 0.9, 0.001),  # kept: same sign, significant there
+            ("choice", "frac_sig", 0.8, 0.01),  # lost: not significant there
+            ("period", "mean_mi", 1.0, 0.001),  # lost: significant there, opposite sign
+            ("graph", "modularity", 0.1, 0.7),  # new: significant there only
+        ]
+    )
+    there = _comparisons(
+        [
+            ("context", "frac_sig", 0.7, 0.01),
+            ("choice", "frac_sig", 0.2, 0.5),
+            ("period", "mean_mi", -0.9, 0.001),
+            ("graph", "modularity", -1.0, 0.0002),
+        ]
+    )
+    text = va.regime_agreement_sentence(here, there, "reset", "continuous")
+    assert text.startswith(
+        "In the continuous regime (10 RL + 10 SL networks): of the 3 RL − SL differences with "
+        "p < 0.05 in the reset regime, 1 have the same sign and p < 0.05 there and 2 do not "
+        "(choice: fraction of units significant: r = +0.20, p = 0.5; period: mean MI: "
+        "r = -0.90, p = 0.001)."
+    )
+    assert text.endswith("Significant there only: modularity (r = -1.00, p = 0.0002).")
+    assert "no stored information" in va.regime_agreement_sentence(
+        here, there.iloc[0:0], "reset", "continuous"
+    )
