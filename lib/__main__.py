@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import select
 import signal
 import sys
 from collections.abc import Iterator
@@ -207,14 +208,29 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         return code
     except BrokenPipeError:
-        # The reader went away (``| head``): stop quietly, as Unix tools do. Python would
-        # flush stdout again at exit and print a second traceback, so point it at /dev/null.
+        if not _stdout_reader_gone():
+            raise  # another pipe broke (a worker's, say): a real error
+        # The reader of stdout went away (``| head``): stop quietly, as Unix tools do. Python
+        # would flush stdout again at exit and print a second traceback, so point it at
+        # /dev/null.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + signal.SIGPIPE
     except StoreError as e:
         return _error(e, 2)
     except TrainingDivergedError as e:
         return _error(e, 1)
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe or socket whose reader has closed it (poll reports an error on
+    it); ``False`` when stdout is not a real file (a test's capture) or is still open."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(ev & select.POLLERR for _, ev in poller.poll(0))
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:

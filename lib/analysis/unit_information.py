@@ -265,7 +265,7 @@ def rl_sl_comparisons(info: Mapping[tuple[str, int], Mapping[str, pd.DataFrame]]
         two-sided, uncorrected). Empty unless both algorithms are present.
     """
     cols = ["variable", "measure", *_TEST_COLUMNS]
-    if {a for a, _ in info} < {"ppo", "sl"} or not info:
+    if not {"ppo", "sl"} <= {a for a, _ in info}:
         return pd.DataFrame(columns=cols)
     units = pd.concat(
         [v["units"].assign(algorithm=a, seed=s) for (a, s), v in info.items()], ignore_index=True

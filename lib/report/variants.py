@@ -374,21 +374,48 @@ _NOT_VERDICTS = ("claim", "variants not computed yet", "robustness")
 
 
 def short_cell(cell: str) -> str:
-    """A verdict cell (:func:`_cell`) cut to its verdict and networks: ``"PARTLY (10 RL + 10
-    SL; effect; 95 % CI ...)"`` -> ``"PARTLY (10 RL + 10 SL)"``; an ``INCOMPLETE (k/N ...): ``
-    head is kept, and a cell that is not a verdict (``"not computed yet"``) is returned as is."""
+    """A verdict cell cut to its verdict and networks.
+
+    Parameters
+    ----------
+    cell : str
+        A cell as :func:`_cell` writes it, ``"VERDICT (n; effect; 95 % CI ...)"``, possibly
+        after an ``INCOMPLETE (k/N ...): `` head, or a cell that is not a verdict.
+
+    Returns
+    -------
+    str
+        ``"PARTLY (10 RL + 10 SL)"`` for ``"PARTLY (10 RL + 10 SL; effect; 95 % CI ...)"``; the
+        ``INCOMPLETE`` head is kept; a cell that is not a verdict (``"not computed yet"``) is
+        returned as it is.
+    """
     cell = str(cell)
     if cell.startswith("INCOMPLETE"):
         head, _, tail = cell.partition(": ")
         return f"{head}: {short_cell(tail)}"
     verdict, _, rest = cell.partition(" (")
-    return f"{verdict} ({rest.split(';')[0].rstrip(')')})" if rest else verdict
+    if not rest:
+        return verdict
+    # "n; effect; CI)" or, with no effect, "n)": only the cell's own closing parenthesis goes
+    n = rest.split(";")[0] if ";" in rest else rest.removesuffix(")")
+    return f"{verdict} ({n})"
 
 
 def verdict_word(cell: str) -> str:
-    """A verdict cell cut to its verdict alone: ``"PARTLY (10 RL + 10 SL; ...)"`` -> ``"PARTLY"``,
-    ``"INCOMPLETE (12/20 networks): HOLDS (...)"`` -> ``"HOLDS (in part: 12/20 networks)"``; a
-    cell that is not a verdict (``"outside its scope"``) is returned as is."""
+    """A verdict cell cut to its verdict alone.
+
+    Parameters
+    ----------
+    cell : str
+        A cell as :func:`short_cell` takes it.
+
+    Returns
+    -------
+    str
+        ``"PARTLY"`` for ``"PARTLY (10 RL + 10 SL; ...)"``; ``"HOLDS (in part: 12/20
+        networks)"`` for ``"INCOMPLETE (12/20 networks): HOLDS (...)"``; ``"outside its scope"``
+        and ``"not computed yet"`` as they are.
+    """
     cell = str(cell)
     if cell in ("outside its scope", "not computed yet"):
         return cell
@@ -399,12 +426,22 @@ def verdict_word(cell: str) -> str:
 
 
 def verdict_grid(cross: pd.DataFrame) -> pd.DataFrame:
-    """:func:`claims_by_variant`'s table with every verdict cell cut to its verdict
-    (:func:`verdict_word`) and without the robustness column, narrow enough to read at a glance
-    on a page; the column of variants not computed yet is dropped when it reads "none"
-    everywhere. The networks, effects and intervals behind each cell are in
-    :func:`verdict_details`, the robustness per claim in :func:`robustness_lines`."""
-    g = cross.drop(columns="robustness")
+    """The claims × variants table cut to verdicts, narrow enough to read on a page.
+
+    Parameters
+    ----------
+    cross : pandas.DataFrame
+        :func:`claims_by_variant`'s table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same rows with every verdict cell cut by :func:`verdict_word`, without the
+        robustness column (:func:`robustness_lines` says it in words) and without the column
+        of variants not computed yet when it reads "none" everywhere. The networks, effects
+        and intervals behind each cell are in :func:`verdict_details`.
+    """
+    g = cross.drop(columns="robustness", errors="ignore")
     for c in g.columns:
         if c not in _NOT_VERDICTS:
             g[c] = g[c].map(verdict_word)
@@ -414,11 +451,23 @@ def verdict_grid(cross: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdict_details(cross: pd.DataFrame, main: pd.DataFrame | None = None) -> pd.DataFrame:
-    """:func:`claims_by_variant`'s table in long form: one row per claim and variant that has
-    a verdict (``claim``, ``variant``, ``verdict``: the whole cell, with n, effect and 95 % CI);
-    cells outside a variant's scope or not computed yet are left out. With ``main`` (the
-    :func:`lib.report.claims.claims_table` the cross table was made from) the main verdict's
-    row carries its effect and interval too."""
+    """The claims × variants table in long form, every verdict cell in full.
+
+    Parameters
+    ----------
+    cross : pandas.DataFrame
+        :func:`claims_by_variant`'s table.
+    main : pandas.DataFrame, optional
+        The :func:`lib.report.claims.claims_table` that ``cross`` was made from; with it the
+        main verdict's row carries its effect and interval too.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per claim and variant that has a verdict: ``claim``, ``variant`` and
+        ``verdict`` (the whole cell: n, effect and 95 % CI). Cells outside a variant's scope or
+        not computed yet are left out.
+    """
     full = {}
     if main is not None and {"effect", "ci"} <= set(main.columns):
         full = {r.claim: _cell(r) for _, r in main.iterrows()}
@@ -437,14 +486,24 @@ def verdict_details(cross: pd.DataFrame, main: pd.DataFrame | None = None) -> pd
 
 
 def robustness_lines(cross: pd.DataFrame) -> list[str]:
-    """One sentence per claim of :func:`claims_by_variant`'s table: its main verdict and its
-    verdict on robustness, e.g. ``"Claim 2, *RL finds hybrid landscapes ...*: PARTLY in the main
-    networks; depends on the choice: differs under leaky network (6 of 6 variants computed)."``
+    """Each claim's main verdict and its verdict on robustness, in words.
+
+    Parameters
+    ----------
+    cross : pandas.DataFrame
+        :func:`claims_by_variant`'s table.
+
+    Returns
+    -------
+    list of str
+        One Markdown sentence per claim, e.g. ``"Claim 2, *RL finds hybrid landscapes ...*:
+        PARTLY in the main networks; depends on the choice: differs under leaky network (6 of 6
+        variants computed)."``; a main verdict on part of its networks says "(in part: ...)".
     """
     out = []
     for _, r in cross.iterrows():
         num, _, text = r.claim.partition(". ")
-        main = verdict_of(str(r[MAIN_COLUMN]))[0]
+        main = verdict_word(str(r[MAIN_COLUMN]))
         out.append(f"Claim {num}, *{text}*: {main} in the main networks; {r.robustness}.")
     return out
 
@@ -467,58 +526,91 @@ def _comparison_name(r: Any) -> str:
 def regime_agreement_sentence(
     here: pd.DataFrame, there: pd.DataFrame, trials: str, other: str, alpha: float = 0.05
 ) -> str:
-    """Whether RL − SL comparisons (rows ``variable``, ``measure``, ``rank_biserial``, ``p``, as
-    :func:`lib.analysis.unit_information.rl_sl_comparisons`) made in regime ``trials`` (``here``)
-    agree with the same comparisons in regime ``other`` (``there``): of the differences with
-    p < ``alpha`` here, how many have the same sign and p < ``alpha`` there, naming those that
-    do not, and the differences found there only. Uncorrected p, as in the chapter's tables."""
+    """Whether the RL − SL differences found in one trial regime hold in the other.
+
+    Parameters
+    ----------
+    here, there : pandas.DataFrame
+        Comparisons as :func:`lib.analysis.unit_information.rl_sl_comparisons` returns them
+        (``variable``, ``measure``, ``n_RL``, ``n_SL``, ``rank_biserial``, ``p``), made in
+        regime ``trials`` (``here``) and in regime ``other`` (``there``).
+    trials, other : str
+        The two regimes' names, for the sentence.
+    alpha : float
+        Significance level (uncorrected p, as in the chapter's tables).
+
+    Returns
+    -------
+    str
+        Of the differences with p < ``alpha`` here: how many have the same sign and
+        p < ``alpha`` there, which do not (with their r and p there), which cannot be tested
+        there (no p: too few networks, or constant values); then the differences found there
+        only.
+    """
     if here.empty or there.empty:
         return (
             f"The {other} regime has no stored information analyses of both algorithms to compare."
         )
     m = here.merge(there, on=["variable", "measure"], suffixes=("_here", "_there"))
     sig_here = m.p_here < alpha
+    testable = m.p_there.notna() & m.rank_biserial_there.notna()
     sig_there = m.p_there < alpha
     same_sign = np.sign(m.rank_biserial_here) == np.sign(m.rank_biserial_there)
     kept = m[sig_here & sig_there & same_sign]
-    lost = m[sig_here & ~(sig_there & same_sign)]
+    lost = m[sig_here & testable & ~(sig_there & same_sign)]
+    untested = m[sig_here & ~testable]
     new = m[~sig_here & sig_there]
     n = f"{int(there.n_RL.max())} RL + {int(there.n_SL.max())} SL networks"
     text = (
         f"In the {other} regime ({n}): of the {int(sig_here.sum())} RL − SL differences with "
-        f"p < {alpha:g} in the {trials} regime, {len(kept)} have the same sign and p < {alpha:g} "
-        "there"
+        f"p < {alpha:g} in the {trials} regime, {len(kept)} "
+        f"{'has' if len(kept) == 1 else 'have'} the same sign and p < {alpha:g} there"
     )
     if len(lost):
-        text += (
-            " and "
-            + str(len(lost))
-            + " do not ("
-            + "; ".join(
-                f"{_comparison_name(r)}: r = {r.rank_biserial_there:+.2f}, p = {r.p_there:.2g}"
-                for r in lost.itertuples()
-            )
-            + ")"
+        items = "; ".join(
+            f"{_comparison_name(r)}: r = {r.rank_biserial_there:+.2f}, p = {r.p_there:.2g}"
+            for r in lost.itertuples()
         )
+        text += f" and {len(lost)} {'does' if len(lost) == 1 else 'do'} not ({items})"
     text += "."
-    if len(new):
+    if len(untested):
         text += (
-            " Significant there only: "
-            + "; ".join(
-                f"{_comparison_name(r)} (r = {r.rank_biserial_there:+.2f}, p = {r.p_there:.2g})"
-                for r in new.itertuples()
-            )
+            " Not testable there (no p value): "
+            + "; ".join(_comparison_name(r) for r in untested.itertuples())
             + "."
         )
+    if len(new):
+        items = "; ".join(
+            f"{_comparison_name(r)} (r = {r.rank_biserial_there:+.2f}, p = {r.p_there:.2g})"
+            for r in new.itertuples()
+        )
+        text += f" Significant there only: {items}."
     return text
 
 
 def information_other_regime(
     here: pd.DataFrame, store: str | Path | None = None, trials: str = "reset", alpha: float = 0.05
 ) -> str:
-    """Chapter 7's RL − SL comparisons (``here``, in regime ``trials``) against the same
-    comparisons on the default networks of the other trial regime, read from their stored
-    information analyses (nothing is computed): :func:`regime_agreement_sentence`."""
+    """Chapter 7's RL − SL comparisons set against the other trial regime's.
+
+    Parameters
+    ----------
+    here : pandas.DataFrame
+        The chapter's comparisons (:func:`lib.analysis.unit_information.rl_sl_comparisons`) of
+        the default networks in regime ``trials``.
+    store : str or Path, optional
+        Store root; None: the repository's ``data/``.
+    trials : str
+        The chapter's regime; the other one is read.
+    alpha : float
+        Significance level.
+
+    Returns
+    -------
+    str
+        :func:`regime_agreement_sentence` against the other regime's default networks (δ = 0.1,
+        250 units, paper seeds), from their stored information analyses; nothing is computed.
+    """
     from lib.analysis.unit_information import InfoConfig, rl_sl_comparisons, unit_information
     from lib.store.runs import Store
 

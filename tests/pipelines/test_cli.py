@@ -62,3 +62,16 @@ def test_a_closed_pipe_stops_quietly(tmp_path):
         os.close(write)
     assert p.returncode == 141
     assert p.stderr == ""
+
+
+def test_a_broken_pipe_elsewhere_is_not_swallowed(monkeypatch):
+    """Only a closed stdout stops quietly: a BrokenPipeError from another pipe (a worker's
+    connection) is an error and propagates."""
+    import lib.__main__ as cli
+
+    def broken(args):
+        raise BrokenPipeError("a worker's pipe")
+
+    monkeypatch.setattr(cli, "_run", broken)
+    with pytest.raises(BrokenPipeError):
+        cli.main(["list"])

@@ -324,7 +324,7 @@ def test_regime_agreement_counts_kept_lost_and_new_differences():
     text = va.regime_agreement_sentence(here, there, "reset", "continuous")
     assert text.startswith(
         "In the continuous regime (10 RL + 10 SL networks): of the 3 RL − SL differences with "
-        "p < 0.05 in the reset regime, 1 have the same sign and p < 0.05 there and 2 do not "
+        "p < 0.05 in the reset regime, 1 has the same sign and p < 0.05 there and 2 do not "
         "(choice: fraction of units significant: r = +0.20, p = 0.5; period: mean MI: "
         "r = -0.90, p = 0.001)."
     )
@@ -332,3 +332,25 @@ def test_regime_agreement_counts_kept_lost_and_new_differences():
     assert "no stored information" in va.regime_agreement_sentence(
         here, there.iloc[0:0], "reset", "continuous"
     )
+
+
+def test_regime_agreement_sets_apart_what_cannot_be_tested_there():
+    here = _comparisons([("context", "frac_sig", 0.9, 0.001), ("choice", "mean_mi", 0.8, 0.01)])
+    there = _comparisons(
+        [("context", "frac_sig", 0.8, 0.002), ("choice", "mean_mi", float("nan"), float("nan"))]
+    )
+    text = va.regime_agreement_sentence(here, there, "reset", "continuous")
+    assert ", 1 has the same sign and p < 0.05 there." in text
+    assert "do not" not in text and "does not" not in text and "nan" not in text
+    assert text.endswith("Not testable there (no p value): choice: mean MI.")
+
+
+def test_partial_main_verdict_stays_partial_in_grid_and_lines():
+    main = pd.DataFrame(
+        [{"claim": "5a. wider δ", "verdict": "INCOMPLETE (73/100 runs): HOLDS", "n": "35 RL"}]
+    )
+    cross = va.claims_by_variant(main, {"5a": {"continuous": "HOLDS (44 RL; e; 95 % CI c)"}})
+    (line,) = va.robustness_lines(cross)
+    assert line.startswith("Claim 5a, *wider δ*: HOLDS (in part: 73/100 runs) in the main")
+    assert va.verdict_grid(cross).loc[0, va.MAIN_COLUMN] == "HOLDS (in part: 73/100 runs)"
+    assert va.short_cell("HOLDS (10 RL (2 failed); e; 95 % CI c)") == "HOLDS (10 RL (2 failed))"
