@@ -617,9 +617,7 @@ def information_other_regime(
     other = "continuous" if trials == "reset" else "reset"
     st = Store(store) if store is not None else None
     info = {}
-    for spec, run in _default_runs(store):
-        if spec.task.trials != other:
-            continue
+    for spec, run in _default_runs(store, (other,)):
         try:
             info[(spec.algorithm, spec.seed)] = unit_information(
                 run, InfoConfig(), st, compute=False
@@ -629,13 +627,15 @@ def information_other_regime(
     return regime_agreement_sentence(here, rl_sl_comparisons(info), trials, other, alpha)
 
 
-def _default_runs(store: str | Path | None) -> Iterator[tuple[Any, Any]]:
-    """(spec, run) of every stored default network (δ = 0.1, 250 units, paper seeds) of both
-    trial regimes, reset first; networks not stored are skipped. Nothing is computed."""
+def _default_runs(
+    store: str | Path | None, regimes: tuple[str, ...] = ("reset", "continuous")
+) -> Iterator[tuple[Any, Any]]:
+    """(spec, run) of every stored default network (δ = 0.1, 250 units, paper seeds) of the
+    trial ``regimes``, in that order; networks not stored are skipped. Nothing is computed."""
     from lib.pipelines.experiments import resolve_runs, specs_for
     from lib.pipelines.profiles import DEFAULT_DELTA
 
-    for trials in ("reset", "continuous"):
+    for trials in regimes:
         for spec in specs_for(
             "book", ["ppo", "sl"], list(PAPER_SEEDS), DEFAULT_DELTA, 250, trials=trials
         ):
