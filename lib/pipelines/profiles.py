@@ -43,6 +43,14 @@ __all__ = [
     "OLD_NOISE_SIGMA",
     "variant_spec",
     "variant_of",
+    "ABLATIONS",
+    "ABLATION_HYPOTHESES",
+    "ABLATION_REGIME",
+    "AUX_CE_LAMBDA",
+    "OVERTRAIN",
+    "ablation_algorithms",
+    "ablation_spec",
+    "teacher_spec",
 ]
 
 PROFILES = ("smoke", "paper")
@@ -89,6 +97,39 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     "leaky": {"network": {"alpha": LEAK_ALPHA}},
     "old_noise": {"task": {"sigma": OLD_NOISE_SIGMA}},
     "plain_ce": {"sl": {"decision_weight": 1.0}},
+}
+
+
+#: λ of the PPO + supervised ablation. At initialisation (seeds 0–2, continuous regime, one
+#: minibatch of the first rollout) the gradient norm of PPO's loss is 0.14–0.17 and that of the
+#: cross-entropy 1.15–1.23; λ = 0.1 makes the cross-entropy's gradient 0.7–0.8× PPO's, so
+#: neither term dominates at the start.
+AUX_CE_LAMBDA = 0.1
+#: The past-criterion ablation trains on to this multiple of each run's own trials to
+#: criterion: a budget relative to each run, so fast and slow learners are both trained well
+#: past the point where the default run stops (one fixed budget would overtrain them unequally).
+OVERTRAIN = 3.0
+#: The trial regime of the ablations (the regime a NeuroGym user trains in).
+ABLATION_REGIME = "continuous"
+#: Marks the teacher of the distillation ablation: the stored PPO baseline run of the same seed.
+_PPO_TEACHER = "<ppo baseline of the same seed>"
+#: The ablations of chapter 9: one ingredient of RL or of SL changed at a time on the
+#: continuous baseline (keys as in :data:`VARIANTS`). A cell is trained for the algorithms
+#: whose trainer it changes, or for both when it changes the task or the network.
+ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {
+    # CE on the decision step only: supervision as sparse as PPO's reward
+    "sl_decision_only": {"sl": {"fixation_weight": 0.0}},
+    # PPO's optimiser: lr 3e-4, gradient norm 0.5, PPO's minibatch (64 streams x 48 steps)
+    "sl_ppo_optimiser": {"sl": {"lr": 3e-4, "grad_clip": 0.5, "window": 48}},
+    # targets: the stored PPO network's action probabilities (the RL solution, not its process)
+    "sl_distilled": {"sl": {"teacher": _PPO_TEACHER}},
+    "ppo_no_entropy": {"ppo": {"ent_coef": 0.0}},
+    # policy gradient with a value baseline: no clipping, each sample used once
+    "a2c": {"ppo": {"policy_loss": "unclipped", "n_epochs": 1}},
+    "ppo_aux_ce": {"ppo": {"aux_ce": AUX_CE_LAMBDA}},
+    "past_criterion": {"ppo": {"overtrain": OVERTRAIN}, "sl": {"overtrain": OVERTRAIN}},
+    # tau = 500 ms (alpha = dt/tau); with the baseline (alpha 1) and leaky (0.5) a trend in alpha
+    "leaky_0.2": {"network": {"alpha": 0.2}},
 }
 
 
@@ -159,9 +200,67 @@ def variant_spec(
 
 
 def variant_of(spec: RunSpec, profile: str = "paper") -> str | None:
-    """The training variant a run is (``baseline`` for the default run, which is also the
-    ``plain_ce`` variant's PPO run), or None."""
+    """The training variant or ablation a run is (``baseline`` for the default run, which is
+    also the ``plain_ce`` variant's PPO run), or None."""
     for name in ("baseline", *VARIANTS):
         if variant_spec(name, spec.algorithm, spec.seed, profile, spec.task.trials) == spec:
             return name
+    for name in ABLATIONS:
+        if spec.algorithm in ablation_algorithms(name) and spec == ablation_spec(
+            name, spec.algorithm, spec.seed, profile, spec.task.trials
+        ):
+            return name
     return None
+
+
+#: What each ablation tests (chapter 9 and the methods chapter's settings table).
+ABLATION_HYPOTHESES: dict[str, str] = {
+    "sl_decision_only": "dense supervision on the fixation steps creates QP",
+    "sl_ppo_optimiser": "the optimiser, not the objective, makes the difference",
+    "sl_distilled": "the RL solution (its action probabilities), not the RL training process, "
+    "decides QP",
+    "ppo_no_entropy": "PPO's entropy bonus suppresses or creates QP",
+    "a2c": "PPO's clipping and sample reuse, not policy gradient as such, decide QP",
+    "ppo_aux_ce": f"a supervised signal added to RL (lambda = {AUX_CE_LAMBDA:g}, whose gradient at "
+    "initialisation is 0.7-0.8x PPO's) moves QP towards SL",
+    "past_criterion": f"QP changes after the criterion (both trained to {OVERTRAIN:g}x their own "
+    "trials to criterion)",
+    "leaky_0.2": "the leak closes the gap (alpha 0.2, with alpha 1 and 0.5 a trend in alpha)",
+}
+
+
+def ablation_algorithms(name: str) -> tuple[str, ...]:
+    """The algorithms an ablation trains: those whose trainer it changes, or both."""
+    if name not in ABLATIONS:
+        raise ValueError(f"unknown ablation {name!r}; choose one of {list(ABLATIONS)}")
+    algs = tuple(a for a in ("ppo", "sl") if a in ABLATIONS[name])
+    return algs or ("ppo", "sl")
+
+
+def teacher_spec(seed: int, profile: str = "paper", trials: str = ABLATION_REGIME) -> RunSpec:
+    """The teacher of the distillation ablation: the PPO baseline run of that seed."""
+    return variant_spec("baseline", "ppo", seed, profile, trials)
+
+
+def ablation_spec(
+    name: str, algorithm: str, seed: int, profile: str = "paper", trials: str = ABLATION_REGIME
+) -> RunSpec:
+    """The run of an ablation (:data:`ABLATIONS`) at the default δ.
+
+    Raises ``ValueError`` for an unknown ablation, profile or trial regime, or an algorithm
+    the ablation does not train (:func:`ablation_algorithms`).
+    """
+    if algorithm not in ablation_algorithms(name):
+        raise ValueError(f"ablation {name!r} trains {ablation_algorithms(name)}, not {algorithm!r}")
+    base = variant_spec("baseline", algorithm, seed, profile, trials)
+    change = ABLATIONS[name]
+    over = dict(change.get(algorithm, {}))
+    if over.get("teacher") == _PPO_TEACHER:
+        over["teacher"] = teacher_spec(seed, profile, trials).run_id
+    return RunSpec(
+        algorithm,
+        seed,
+        dataclasses.replace(base.task, **change.get("task", {})),
+        dataclasses.replace(base.network, **change.get("network", {})),
+        dataclasses.replace(base.trainer, **over),
+    )

@@ -47,14 +47,19 @@ from lib.core.task import (  # noqa: F401 (level_of re-exported)
     task_for_level,
 )
 from lib.pipelines.profiles import (
+    ABLATION_REGIME,
+    ABLATIONS,
     CHECKPOINT_SEEDS,
     LOW_COHERENCE,
     PAPER_SEEDS,
     PROFILES,
     VARIANTS,
+    ablation_algorithms,
+    ablation_spec,
     census_config,
     network,
     populations_config,
+    teacher_spec,
     trainers,
     variant_of,
     variant_spec,
@@ -107,10 +112,13 @@ class SweepTask:
     #: Populations and balance of the trained network (:func:`lib.analysis.sculpting.populations_analysis`);
     #: its census settings are always the default ones (they only enter the cache key).
     populations: SculptConfig | None = field(default_factory=SculptConfig)
+    #: The run a distilled run learns from (trained or reused first, without analyses).
+    teacher: RunSpec | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form sent to workers."""
         return {
+            "teacher": None if self.teacher is None else self.teacher.to_dict(),
             "spec": self.spec.to_dict(),
             "census": None if self.census is None else self.census.to_dict(),
             "keep_checkpoints": self.keep_checkpoints,
@@ -130,7 +138,9 @@ class SweepTask:
             cc = CensusConfig(**c)
         p = d.get("populations")
         pc = None if p is None else SculptConfig(**p)
-        return cls(RunSpec.from_dict(d["spec"]), cc, bool(d["keep_checkpoints"]), pc)
+        te = d.get("teacher")
+        teacher = None if te is None else RunSpec.from_dict(te)
+        return cls(RunSpec.from_dict(d["spec"]), cc, bool(d["keep_checkpoints"]), pc, teacher)
 
 
 def _pop_cfg(profile: str) -> SculptConfig:
@@ -208,6 +218,27 @@ def _variant_tasks(profile: str, trials: str, names: tuple[str, ...]) -> list[Sw
     return list(out.values())
 
 
+def why_sweep(profile: str, trials: str = ABLATION_REGIME) -> list[SweepTask]:
+    """Chapter 9's ablations (:data:`lib.pipelines.profiles.ABLATIONS`) × their algorithms ×
+    seeds, with the baseline and the ``leaky`` variant they are compared with (stored already by
+    the ``variants`` sweep; shared, not recomputed). Defined in the continuous regime only."""
+    if trials != ABLATION_REGIME:
+        raise ValueError(
+            f"sweep 'why' is defined in the {ABLATION_REGIME} trial regime only "
+            f"(--trials {ABLATION_REGIME}), got {trials!r}"
+        )
+    _, _, cc = _trainers(profile)
+    seeds = (0, 1) if profile == "smoke" else PAPER_SEEDS
+    out = {t.spec.run_id: t for t in _variant_tasks(profile, trials, ("baseline", "leaky"))}
+    for s in seeds:  # seed-major, as the sweep computes them
+        for name in ABLATIONS:
+            for alg in ablation_algorithms(name):
+                spec = ablation_spec(name, alg, s, profile, trials)
+                teacher = teacher_spec(s, profile, trials) if spec.teacher else None
+                out.setdefault(spec.run_id, SweepTask(spec, cc, False, _pop_cfg(profile), teacher))
+    return list(out.values())
+
+
 def all_sweep(profile: str, trials: str = "reset") -> list[SweepTask]:
     """Every task of the initialization and complexity sweeps, once (runs shared between
     them are deduplicated)."""
@@ -226,6 +257,7 @@ SWEEPS = {
     "all": all_sweep,
     "variants": variants_sweep,
     "default": default_sweep,
+    "why": why_sweep,
 }
 
 
@@ -365,6 +397,8 @@ def run_task(task: dict[str, Any], store_root: str) -> dict[str, Any]:
     store = Store(store_root)
     fail = _failure_path(store, t.spec.run_id)
     try:
+        if t.teacher is not None:
+            store.get_or_train(t.teacher, progress=False)
         run = store.get_or_train(t.spec, progress=False, keep_checkpoints=t.keep_checkpoints)
         for _, f in _analyses(t):
             f(run, store)

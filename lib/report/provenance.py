@@ -20,6 +20,9 @@ from lib.analysis.unit_information import InfoConfig
 from lib.core.network import NetworkConfig
 from lib.core.task import STREAM_TRIALS, TaskConfig, ideal_observer_accuracy
 from lib.pipelines.profiles import (
+    ABLATION_HYPOTHESES,
+    ABLATION_REGIME,
+    ABLATIONS,
     CHECKPOINT_SEEDS,
     DEFAULT_DELTA,
     LEAK_ALPHA,
@@ -238,6 +241,19 @@ def provenance_table():  # -> pandas.DataFrame
             "code orders ties by position, which creates spurious dependence",
         ),
     ]
+    for name, change in ABLATIONS.items():
+        what = "; ".join(
+            f"{part}: " + ", ".join(f"{k}={v}" for k, v in over.items())
+            for part, over in change.items()
+        )
+        derived.append(
+            (
+                f"why.{name}",
+                f"{what} ({ABLATION_REGIME} regime, delta {DEFAULT_DELTA:g})",
+                "companion",
+                f"chapter 9 ablation; tests whether {ABLATION_HYPOTHESES[name]}",
+            )
+        )
     rows += [{"setting": s, "value": v, "source": src, "reason": why} for s, v, src, why in derived]
     df = pd.DataFrame(rows)
     df["value"] = df["value"].map(str)

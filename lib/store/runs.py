@@ -564,6 +564,25 @@ class Store:
             checksums=sums,
         )
 
+    def load_id(self, run_id: str) -> StoredRun:
+        """Read the complete run with this id (its spec from its ``config.json``); raises
+        ``FileNotFoundError`` naming the id when it is not stored, :class:`CorruptRunError`
+        when it fails its checks."""
+        p = self.runs / run_id
+        self._settle(p)
+        if not (p / "config.json").exists():
+            raise FileNotFoundError(
+                f"run {run_id} is not stored in {self.runs} (a distilled run needs its teacher "
+                "trained first: run the sweep that defines both)"
+            )
+        try:
+            spec = RunSpec.from_dict(json.loads((p / "config.json").read_text())["spec"])
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, ValueError, TypeError) as e:
+            raise CorruptRunError(f"{p}: unreadable config.json ({e})") from e
+        if spec.run_id != run_id:
+            raise CorruptRunError(f"{p}: config.json describes run {spec.run_id}")
+        return self.load(spec)
+
     def save(self, spec: RunSpec, result: TrainResult) -> Path:
         """Write a trained run atomically; returns its folder.
 
@@ -626,8 +645,9 @@ class Store:
         if st == "corrupt":
             log.warning("run %s is incomplete or corrupt; recomputing", self.path(spec))
         self.check_writable()
+        teacher = self.load_id(spec.teacher).network() if spec.teacher else None
         log.info("training %s seed %d -> %s", spec.algorithm, spec.seed, self.path(spec))
-        result = spec.train(progress=progress, keep_checkpoints=keep_checkpoints)
+        result = spec.train(progress=progress, keep_checkpoints=keep_checkpoints, teacher=teacher)
         self.save(spec, result)
         return self.load(spec)
 

@@ -22,6 +22,16 @@ Reads top to bottom like CleanRL's ``ppo_atari_lstm.py``:
 
 Trials are cut only at rollout boundaries (the stored start state carries them over).
 
+**Ablations** (chapter 9; settings hashed only when not their defaults, so stored runs keep
+their ids). ``ent_coef=0``: no entropy bonus. ``policy_loss="unclipped"`` with ``n_epochs=1``:
+policy gradient with a value baseline (A2C-style: :math:`-\mathbb{E}[\rho_t A_t]`, the
+importance ratio kept so later minibatches of the rollout stay unbiased, no clipping, each
+sample used once). ``aux_ce`` = λ > 0: the loss adds λ times the supervised trainer's
+cross-entropy on every step of the rollout (target: fixate, or the correct choice in the
+decision period; weight :data:`AUX_DECISION_WEIGHT` on decision steps, as
+:class:`lib.train.supervised.SLConfig`'s default). ``overtrain``: train on past the criterion
+to that multiple of the trials it took.
+
 **Trial regime** (``task.trials``). ``reset``: the state is zeroed where a new trial starts.
 ``continuous``: it never is, in the rollout or in the update's replay, as a recurrent PPO on
 NeuroGym's never-terminating ``TrialEnv`` runs. Whether returns bootstrap across a trial's end
@@ -39,7 +49,7 @@ import torch
 from torch.nn import functional as F
 
 from lib.core.network import RNN, NetworkConfig
-from lib.core.task import N_INPUTS, CtxDMEnv, TaskConfig
+from lib.core.task import FIXATE, N_INPUTS, PERIOD_DECISION, CtxDMEnv, TaskConfig
 from lib.train.training import (
     Monitor,
     TrainResult,
@@ -48,7 +58,22 @@ from lib.train.training import (
     seeded_generators,
 )
 
-__all__ = ["PPOConfig", "train_ppo", "gae"]
+__all__ = [
+    "AUX_DECISION_WEIGHT",
+    "POLICY_LOSSES",
+    "PPOConfig",
+    "aux_loss",
+    "gae",
+    "policy_loss",
+    "supervised_targets",
+    "total_loss",
+    "train_ppo",
+]
+
+#: The policy losses: PPO's clipped surrogate, or the plain importance-weighted policy gradient.
+POLICY_LOSSES = ("clip", "unclipped")
+#: Weight of the decision steps in the auxiliary cross-entropy (the supervised default).
+AUX_DECISION_WEIGHT = 5.0
 
 
 @dataclass(frozen=True)
@@ -94,7 +119,40 @@ class PPOConfig:
         },
     )
 
+    policy_loss: str = field(
+        default="clip",
+        metadata={
+            "source": "companion",
+            "why": "'unclipped' (with n_epochs=1) is the policy-gradient ablation of chapter 9; "
+            "hashed only when not 'clip'",
+        },
+    )
+    aux_ce: float = field(
+        default=0.0,
+        metadata={
+            "source": "companion",
+            "why": "weight of a supervised cross-entropy added to PPO's loss (the PPO + "
+            "supervised ablation, chapter 9); hashed only when > 0",
+        },
+    )
+    overtrain: float = field(
+        default=1.0,
+        metadata={
+            "source": "companion",
+            "why": "train on to this multiple of the trials to criterion (the past-criterion "
+            "ablation, chapter 9); hashed only when not 1",
+        },
+    )
+
     def __post_init__(self) -> None:
+        if self.policy_loss not in POLICY_LOSSES:
+            raise ValueError(
+                f"PPOConfig.policy_loss must be one of {POLICY_LOSSES}, got {self.policy_loss!r}"
+            )
+        if not self.aux_ce >= 0:
+            raise ValueError(f"PPOConfig.aux_ce must be >= 0, got {self.aux_ce!r}")
+        if not self.overtrain >= 1:
+            raise ValueError(f"PPOConfig.overtrain must be >= 1, got {self.overtrain!r}")
         for name in ("lr", "clip", "max_grad_norm"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"PPOConfig.{name} must be > 0, got {getattr(self, name)!r}")
@@ -128,12 +186,42 @@ class PPOConfig:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly dict of all fields (``bootstrap_across_trials`` only when True, so the
-        hashed form of the runs stored before it existed is unchanged)."""
+        """JSON-friendly dict of all fields; those added after runs were stored
+        (``bootstrap_across_trials``, ``policy_loss``, ``aux_ce``, ``overtrain``) only when not
+        their defaults, so the hashed form of the stored runs is unchanged."""
         d = dataclasses.asdict(self)
-        if not d["bootstrap_across_trials"]:
-            del d["bootstrap_across_trials"]
+        for name, default in _HASHED_UNLESS.items():
+            if d[name] == default:
+                del d[name]
         return d
+
+
+#: Fields hashed only when they differ from these defaults (added after runs were stored).
+_HASHED_UNLESS: dict[str, Any] = {
+    "bootstrap_across_trials": False,
+    "policy_loss": "clip",
+    "aux_ce": 0.0,
+    "overtrain": 1.0,
+}
+
+
+def policy_loss(
+    new_logp: torch.Tensor, old_logp: torch.Tensor, adv: torch.Tensor, cfg: PPOConfig
+) -> torch.Tensor:
+    r"""The policy term of the loss: PPO's clipped surrogate
+    :math:`-\mathbb{E}[\min(\rho A, \mathrm{clip}(\rho, 1\pm\epsilon) A)]`, or with
+    ``policy_loss="unclipped"`` the importance-weighted policy gradient
+    :math:`-\mathbb{E}[\rho A]` (:math:`\rho = e^{\log\pi - \log\pi_{old}}`)."""
+    ratio = (new_logp - old_logp).exp()
+    if cfg.policy_loss == "unclipped":
+        return -(ratio * adv).mean()
+    return -torch.min(ratio * adv, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * adv).mean()
+
+
+def supervised_targets(period: torch.Tensor, correct: torch.Tensor) -> torch.Tensor:
+    """The supervised trainer's label of each step: fixate, or the correct choice in the
+    decision period."""
+    return torch.where(period == PERIOD_DECISION, correct, torch.full_like(correct, FIXATE))
 
 
 def gae(
@@ -159,6 +247,33 @@ def gae(
         last = delta + gamma * lam * nonterminal * last
         adv[t] = last
     return adv, adv + values
+
+
+def total_loss(
+    pg: torch.Tensor,
+    v_loss: torch.Tensor,
+    entropy: torch.Tensor,
+    cfg: PPOConfig,
+    aux: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """PPO's loss ``pg + vf_coef·v_loss − ent_coef·entropy (+ aux_ce·aux)``; a term whose
+    coefficient is 0 is left out altogether (``ent_coef=0``: the entropy does not enter)."""
+    loss = pg + cfg.vf_coef * v_loss
+    if cfg.ent_coef > 0:
+        loss = loss - cfg.ent_coef * entropy
+    if cfg.aux_ce > 0:
+        if aux is None:
+            raise ValueError("PPOConfig.aux_ce > 0 needs the auxiliary cross-entropy")
+        loss = loss + cfg.aux_ce * aux
+    return loss
+
+
+def aux_loss(logits: torch.Tensor, labels: torch.Tensor, period: torch.Tensor) -> torch.Tensor:
+    """The supervised cross-entropy of ``aux_ce``: mean over every step of ``[T, B]``, weighted
+    :data:`AUX_DECISION_WEIGHT` on decision steps and 1 elsewhere."""
+    w = torch.where(period == PERIOD_DECISION, AUX_DECISION_WEIGHT, 1.0)
+    ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none")
+    return (ce * w.reshape(-1)).sum() / w.sum()
 
 
 def train_ppo(
@@ -202,6 +317,7 @@ def train_ppo(
         progress,
         desc=f"PPO seed {seed}",
         keep_checkpoints=keep_checkpoints,
+        overtrain=cfg.overtrain,
     )
     B, T, N = cfg.n_envs, cfg.n_steps, net_cfg.hidden
     continuous = task.trials == "continuous"
@@ -223,6 +339,8 @@ def train_ppo(
         b_rew = torch.empty(T, B)
         b_done = torch.empty(T, B, dtype=torch.bool)
         b_reset = torch.empty(T, B, dtype=torch.bool)
+        b_label = torch.empty(T, B, dtype=torch.long)  # the supervised label (aux_ce only)
+        b_period = torch.empty(T, B, dtype=torch.long)
         with torch.no_grad():
             for t in range(T):
                 b_obs[t], b_reset[t] = obs, first
@@ -240,6 +358,8 @@ def train_ppo(
                 )
                 obs, r, done, info = env.step(a)
                 b_rew[t], b_done[t] = r, done
+                b_period[t] = info["period"]
+                b_label[t] = supervised_targets(info["period"], info["correct_choice"])
                 ret_running += r
                 if bool(done.any()):
                     stats["reward_sum"] += float(ret_running[done].sum())
@@ -266,10 +386,12 @@ def train_ppo(
                 entropy = -(logp_all.exp() * logp_all).sum(-1).mean()
                 a_mb = adv[:, idx]
                 a_mb = (a_mb - a_mb.mean()) / (a_mb.std() + 1e-8)
-                ratio = (new_logp - b_logp[:, idx]).exp()
-                pg = -torch.min(ratio * a_mb, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * a_mb).mean()
+                pg = policy_loss(new_logp, b_logp[:, idx], a_mb, cfg)
                 v_loss = 0.5 * (values - ret[:, idx]).pow(2).mean()
-                loss = pg + cfg.vf_coef * v_loss - cfg.ent_coef * entropy
+                aux = (
+                    aux_loss(logits, b_label[:, idx], b_period[:, idx]) if cfg.aux_ce > 0 else None
+                )
+                loss = total_loss(pg, v_loss, entropy, cfg, aux)
                 if not bool(torch.isfinite(loss)):
                     check_finite(net, f"PPO update {update + 1}", loss=loss)
                 opt.zero_grad(set_to_none=True)

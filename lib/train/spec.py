@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from lib.core.network import NetworkConfig
+from lib.core.network import RNN, NetworkConfig
 from lib.core.task import TaskConfig
 from lib.train.ppo import PPOConfig, train_ppo
 from lib.train.supervised import SLConfig, train_supervised
@@ -96,17 +96,34 @@ class RunSpec:
         blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
-    def train(self, progress: bool = True, keep_checkpoints: bool = False) -> TrainResult:
-        """Train the network this spec describes (no store involved)."""
-        fn = train_ppo if self.algorithm == "ppo" else train_supervised
-        return fn(
+    @property
+    def teacher(self) -> str | None:
+        """Run id of the network this run is distilled from (``SLConfig.teacher``), or None."""
+        return getattr(self.trainer, "teacher", "") or None
+
+    def train(
+        self, progress: bool = True, keep_checkpoints: bool = False, teacher: RNN | None = None
+    ) -> TrainResult:
+        """Train the network this spec describes (no store involved; a distilled run needs
+        its ``teacher`` network, see :attr:`teacher`)."""
+        if self.algorithm == "ppo":
+            return train_ppo(
+                self.task,
+                self.network,
+                self.trainer,  # type: ignore[arg-type]
+                self.seed,
+                progress=progress,
+                keep_checkpoints=keep_checkpoints,
+            )
+        return train_supervised(
             self.task,
             self.network,
-            self.trainer,
+            self.trainer,  # type: ignore[arg-type]
             self.seed,
             progress=progress,
             keep_checkpoints=keep_checkpoints,
-        )  # type: ignore[arg-type]
+            teacher=teacher,
+        )
 
 
 def spec_from_options(

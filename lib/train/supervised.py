@@ -6,8 +6,15 @@ r"""Supervised learning: Adam on a mask-weighted cross-entropy over every step.
                        {\sum_{t,b} w_{t,b}},
 
 with target :math:`y` = 0 (fixate) on every step but the decision period, where it is the
-correct choice; :math:`w` = ``decision_weight`` on decision steps, 1 on the other steps of the
-trial, 0 on padding.
+correct choice; :math:`w` = ``decision_weight`` on decision steps, ``fixation_weight`` (1) on the
+other steps of the trial, 0 on padding.
+
+**Ablations** (chapter 9; each a setting, hashed only when not its default, so stored runs keep
+their ids). ``fixation_weight=0``: cross-entropy on the decision steps only, as sparse as PPO's
+reward. ``teacher``: distillation, the target of every step is the action probabilities of a
+stored network (the PPO run of that id, run on the same inputs with its own state) instead of
+the task's labels. ``overtrain``: training goes on past the criterion until ``overtrain`` times
+the trials it took to reach it.
 
 **Trial regime** (``task.trials``). ``reset``: each batch is ``batch`` fresh trials, each from
 h = 0. ``continuous``: ``batch`` endless streams of trials back to back
@@ -36,7 +43,7 @@ from lib.train.training import (
     seeded_generators,
 )
 
-__all__ = ["SLConfig", "train_supervised"]
+__all__ = ["SLConfig", "step_loss", "step_weights", "train_supervised"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,31 @@ class SLConfig:
         },
     )
 
+    fixation_weight: float = field(
+        default=1.0,
+        metadata={
+            "source": "companion",
+            "why": "weight of the non-decision steps; 0 is the decision-only ablation (chapter "
+            "9); hashed only when not 1",
+        },
+    )
+    teacher: str = field(
+        default="",
+        metadata={
+            "source": "companion",
+            "why": "run id of a stored network whose action probabilities are the targets "
+            "(the distillation ablation, chapter 9); hashed only when set",
+        },
+    )
+    overtrain: float = field(
+        default=1.0,
+        metadata={
+            "source": "companion",
+            "why": "train on to this multiple of the trials to criterion (the past-criterion "
+            "ablation, chapter 9); hashed only when not 1",
+        },
+    )
+
     def __post_init__(self) -> None:
         for name in ("lr", "decision_weight", "grad_clip"):
             if not getattr(self, name) > 0:
@@ -94,14 +126,52 @@ class SLConfig:
             raise ValueError(
                 f"SLConfig.criterion_fraction must lie in (0, 1], got {self.criterion_fraction!r}"
             )
+        if not self.fixation_weight >= 0:
+            raise ValueError(f"SLConfig.fixation_weight must be >= 0, got {self.fixation_weight!r}")
+        if not self.overtrain >= 1:
+            raise ValueError(f"SLConfig.overtrain must be >= 1, got {self.overtrain!r}")
+        if not isinstance(self.teacher, str):
+            raise TypeError(f"SLConfig.teacher must be a run id (str), got {self.teacher!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly dict of all fields (``window`` only when not 100, so the hashed form
-        of the runs stored before it existed is unchanged)."""
+        """JSON-friendly dict of all fields; those added after runs were stored (``window``,
+        ``fixation_weight``, ``teacher``, ``overtrain``) only when not their defaults, so the
+        hashed form of the stored runs is unchanged."""
         d = dataclasses.asdict(self)
-        if d["window"] == 100:
-            del d["window"]
+        for name, default in _HASHED_UNLESS.items():
+            if d[name] == default:
+                del d[name]
         return d
+
+
+#: Fields hashed only when they differ from these defaults (added after runs were stored).
+_HASHED_UNLESS: dict[str, Any] = {
+    "window": 100,
+    "fixation_weight": 1.0,
+    "teacher": "",
+    "overtrain": 1.0,
+}
+
+
+def step_weights(period: torch.Tensor, mask: torch.Tensor, cfg: SLConfig) -> torch.Tensor:
+    """The loss weight of every step: ``decision_weight`` in the decision period,
+    ``fixation_weight`` elsewhere, 0 where ``mask`` is False (padding)."""
+    on = torch.tensor(cfg.decision_weight)
+    off = torch.tensor(cfg.fixation_weight)
+    return mask.float() * torch.where(period == PERIOD_DECISION, on, off)
+
+
+def step_loss(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Weighted mean cross-entropy over ``[T, B]`` steps.
+
+    ``targets`` is either class labels ``[T, B]`` or target probabilities ``[T, B, A]``
+    (distillation: the cross-entropy to the teacher's distribution, whose gradient equals the
+    KL divergence's).
+    """
+    a = logits.shape[-1]
+    flat_t = targets.reshape(-1, a) if targets.dim() == logits.dim() else targets.reshape(-1)
+    ce = F.cross_entropy(logits.reshape(-1, a), flat_t, reduction="none")
+    return (ce * weights.reshape(-1)).sum() / weights.sum()
 
 
 def train_supervised(
@@ -112,6 +182,7 @@ def train_supervised(
     *,
     progress: bool = True,
     keep_checkpoints: bool = False,
+    teacher: RNN | None = None,
 ) -> TrainResult:
     """Train one network by supervised learning until the criterion or the budget.
 
@@ -125,12 +196,23 @@ def train_supervised(
         Show a tqdm progress bar.
     keep_checkpoints : bool
         Keep checkpoints along training (see :class:`lib.train.training.Monitor`).
+    teacher : RNN, optional
+        The network of run ``cfg.teacher`` (required exactly when that is set): its action
+        probabilities on the same inputs, from its own state, are the targets.
 
     Raises
     ------
+    ValueError
+        ``teacher`` given without ``cfg.teacher`` or missing with it (before any compute).
     lib.train.training.TrainingDivergedError
         As soon as the loss or the weights go non-finite.
     """
+    if bool(cfg.teacher) != (teacher is not None):
+        raise ValueError(
+            f"SLConfig.teacher={cfg.teacher!r} needs the teacher's network, and only then"
+        )
+    if teacher is not None:
+        teacher.eval()
     g_init, g_data = seeded_generators(seed)
     net = RNN(net_cfg, generator=g_init)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
@@ -144,28 +226,33 @@ def train_supervised(
         progress,
         desc=f"SL seed {seed}",
         keep_checkpoints=keep_checkpoints,
+        overtrain=cfg.overtrain,
     )
     trials = steps = update = 0
     losses: list[float] = []
     continuous = task.trials == "continuous"
     streamer = TrialStreamer(task, cfg.batch, g_data) if continuous else None
-    h = None
+    h = h_teacher = None
     while True:
         if streamer is None:
             tr = sample_trials(task, cfg.batch, g_data)
-            _, logits, _ = net(tr.inputs)
+            inputs = tr.inputs
+            _, logits, _ = net(inputs)
             mask, period, targets = tr.mask, tr.period, tr.targets
         else:
             win = streamer.window(cfg.window)
-            hs, logits, _ = net(win["inputs"], h0=h)
+            inputs = win["inputs"]
+            hs, logits, _ = net(inputs, h0=h)
             h = hs[-1].detach()
             period, targets = win["period"], win["targets"]
             mask = torch.ones_like(targets, dtype=torch.bool)
-        w = mask.float() * torch.where(period == PERIOD_DECISION, cfg.decision_weight, 1.0)
-        ce = F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none"
-        )
-        loss = (ce * w.reshape(-1)).sum() / w.sum()
+        if teacher is not None:
+            with torch.no_grad():
+                ths, t_logits, _ = teacher(inputs, h0=h_teacher)
+                if streamer is not None:
+                    h_teacher = ths[-1]
+                targets = F.softmax(t_logits, -1)
+        loss = step_loss(logits, targets, step_weights(period, mask, cfg))
         if not bool(torch.isfinite(loss)):
             check_finite(net, f"SL update {update + 1} ({trials} trials)", loss=loss)
         opt.zero_grad(set_to_none=True)

@@ -142,6 +142,10 @@ class Monitor:
         Keep the weights at every evaluation and select, at the end, those at fixed
         fractions of training (:data:`CHECKPOINT_FRACTIONS`) and at the first crossing of
         :data:`CHECKPOINT_ACCURACIES` and of the criterion.
+    overtrain : float
+        1: stop at the criterion. Above 1: record the criterion's crossing, then train on until
+        ``overtrain`` times the trials it took (the budget ``max_trials`` then no longer stops
+        the run).
     """
 
     def __init__(
@@ -155,7 +159,12 @@ class Monitor:
         progress: bool = True,
         desc: str = "train",
         keep_checkpoints: bool = False,
+        overtrain: float = 1.0,
     ) -> None:
+        if not overtrain >= 1:
+            raise ValueError(f"overtrain must be >= 1, got {overtrain!r}")
+        self.overtrain = float(overtrain)
+        self._stop_at: float | None = None
         self.net, self.task, self.seed = net, task, seed
         self.criterion, self.eval_trials, self.max_trials = criterion, eval_trials, max_trials
         self.curve: list[dict[str, Any]] = []
@@ -207,10 +216,13 @@ class Monitor:
         self.bar.update(max(0, min(trials, self.max_trials) - self._last_trials))
         self._last_trials = min(trials, self.max_trials)
         self.bar.set_postfix(acc=f"{acc:.3f}", goal=f"{self.criterion:.3f}")
+        if self._stop_at is not None:  # past the criterion, training on
+            return trials >= self._stop_at
         if acc >= self.criterion:
             self.converged = True
             self.trials_to_criterion, self.steps_to_criterion = trials, steps
-            return True
+            self._stop_at = self.overtrain * trials
+            return self.overtrain == 1.0
         return trials >= self.max_trials
 
     def _select_checkpoints(self, trials: int) -> dict[str, dict[str, Any]]:

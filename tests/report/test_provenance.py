@@ -34,3 +34,14 @@ def test_the_open_choices_of_chapter_8_are_listed():
     assert t.loc["variants.trials", "value"] == "continuous"
     assert "20000 recorded" in t.loc["variants.long_horizon.census", "value"]
     assert "window" in t.loc["sl.window", "reason"] and "zero" in t.loc["sl.window", "reason"]
+
+
+def test_every_ablation_of_chapter_9_has_its_value_and_reason():
+    from lib.pipelines.profiles import ABLATIONS
+
+    t = provenance_table().set_index("setting")
+    for name in ABLATIONS:
+        assert f"why.{name}" in t.index, name
+    assert "fixation_weight=0.0" in t.loc["why.sl_decision_only", "value"]
+    assert "ent_coef=0.0" in t.loc["why.ppo_no_entropy", "value"]
+    assert "tests whether" in t.loc["why.a2c", "reason"]
