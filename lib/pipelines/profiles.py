@@ -27,6 +27,7 @@ __all__ = [
     "SMOKE_HIDDEN",
     "PAPER_SEEDS",
     "CHECKPOINT_SEEDS",
+    "CHECKPOINT_SEEDS_BY_REGIME",
     "DEFAULT_DELTA",
     "LOW_COHERENCE",
     "SMOKE_ORBIT",
@@ -60,6 +61,12 @@ SMOKE_HIDDEN = 16
 PAPER_SEEDS: tuple[int, ...] = tuple(range(10))
 #: Runs of the default configuration whose checkpoints are kept (the training-history subset).
 CHECKPOINT_SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
+#: Seeds whose default runs keep checkpoints, per trial regime: every seed in the main
+#: (continuous) regime, so that claim S rests on 10 + 10 networks; seeds 0-4 in the reset regime.
+CHECKPOINT_SEEDS_BY_REGIME: dict[str, tuple[int, ...]] = {
+    "reset": CHECKPOINT_SEEDS,
+    "continuous": tuple(range(10)),
+}
 #: The default initialisation width.
 DEFAULT_DELTA: float = NetworkConfig.delta
 #: Grid points with both |c1| and |c2| at most this (percent) count as low coherence: the

@@ -49,7 +49,7 @@ from lib.core.task import (  # noqa: F401 (level_of re-exported)
 from lib.pipelines.profiles import (
     ABLATION_REGIME,
     ABLATIONS,
-    CHECKPOINT_SEEDS,
+    CHECKPOINT_SEEDS_BY_REGIME,
     LOW_COHERENCE,
     PAPER_SEEDS,
     PROFILES,
@@ -167,7 +167,11 @@ def initialization_sweep(profile: str, trials: str = "reset") -> list[SweepTask]
                     NetworkConfig(hidden=net.hidden, delta=d),
                     tr[alg],
                 )
-                keep = profile == "paper" and d == NetworkConfig.delta and s in CHECKPOINT_SEEDS
+                keep = (
+                    profile == "paper"
+                    and d == NetworkConfig.delta
+                    and s in CHECKPOINT_SEEDS_BY_REGIME[trials]
+                )
                 out.append(SweepTask(spec, cc, keep, _pop_cfg(profile)))
     return out
 
@@ -184,7 +188,11 @@ def complexity_sweep(profile: str, trials: str = "reset") -> list[SweepTask]:
         for alg in ("ppo", "sl"):
             for s in seeds:
                 spec = RunSpec(alg, s, task_for_level(lv, trials=trials), net, tr[alg])
-                keep = profile == "paper" and lv == "standard" and s in CHECKPOINT_SEEDS
+                keep = (
+                    profile == "paper"
+                    and lv == "standard"
+                    and s in CHECKPOINT_SEEDS_BY_REGIME[trials]
+                )
                 out.append(SweepTask(spec, cc, keep, _pop_cfg(profile)))
     return out
 
@@ -199,7 +207,7 @@ def variants_sweep(profile: str, trials: str = "continuous") -> list[SweepTask]:
 
 def default_sweep(profile: str, trials: str = "reset") -> list[SweepTask]:
     """The default networks behind claims 1–4 and S (PPO and SL at the default δ × seeds; the
-    paper profile keeps checkpoints of seeds :data:`lib.pipelines.profiles.CHECKPOINT_SEEDS`): the same
+    paper profile keeps checkpoints of seeds :data:`lib.pipelines.profiles.CHECKPOINT_SEEDS_BY_REGIME`): the same
     tasks as the initialization sweep's at that δ."""
     return _variant_tasks(profile, trials, ("baseline",))
 
@@ -213,7 +221,11 @@ def _variant_tasks(profile: str, trials: str, names: tuple[str, ...]) -> list[Sw
             for s in seeds:
                 spec = variant_spec(name, alg, s, profile, trials)
                 # the baseline is the initialization sweep's default cell, checkpoints included
-                keep = name == "baseline" and profile == "paper" and s in CHECKPOINT_SEEDS
+                keep = (
+                    name == "baseline"
+                    and profile == "paper"
+                    and s in CHECKPOINT_SEEDS_BY_REGIME[trials]
+                )
                 out.setdefault(spec.run_id, SweepTask(spec, cc, keep, _pop_cfg(profile)))
     return list(out.values())
 

@@ -47,6 +47,10 @@ __all__ = [
     "claims_table",
     "CLAIM_GROUPS",
     "other_regime_lines",
+    "other_regime",
+    "MAIN_REGIME",
+    "OTHER_REGIME",
+    "REGIME_NAMES",
     "qp_per_network",
     "summary_balance",
     "verdict_of",
@@ -88,6 +92,25 @@ class Claim:
     def as_row(self) -> dict:
         """Dict form for a DataFrame."""
         return asdict(self)
+
+
+#: The trial regime of the main networks: NeuroGym's own, the state carried from trial to
+#: trial (the regime a NeuroGym user trains in; methods chapter, "Trial regime").
+MAIN_REGIME = "continuous"
+#: The other regime, shown beside the main one wherever a chapter compares them.
+OTHER_REGIME = "reset"
+#: How the book names each trial regime.
+REGIME_NAMES: dict[str, str] = {
+    "continuous": "NeuroGym's continuous trial regime",
+    "reset": "reset at every trial, as the first version of this companion trained",
+}
+
+
+def other_regime(trials: str) -> str:
+    """The trial regime that is not ``trials`` (``"reset"`` <-> ``"continuous"``)."""
+    if trials not in REGIME_NAMES:
+        raise ValueError(f"unknown trial regime {trials!r}; choose one of {list(REGIME_NAMES)}")
+    return "continuous" if trials == "reset" else "reset"
 
 
 def _fmt_p(p: float) -> str:
@@ -706,20 +729,25 @@ def other_regime_lines(
     main: Sequence[Claim], group: str, store: str | Path | None = None, trials: str = "reset"
 ) -> list[str]:
     """One sentence per claim of ``group``: its verdict in the other trial regime and whether
-    it agrees with ``main`` (the chapter's own verdicts, in regime ``trials``)."""
-    other = "continuous" if trials == "reset" else "reset"
+    it agrees with ``main`` (the chapter's own verdicts, in regime ``trials``). The regimes are
+    named as :data:`REGIME_NAMES` names them."""
+    other = other_regime(trials)
     tab = claims_table(store, other, {group})
+    where = {
+        "continuous": "in NeuroGym's continuous regime",
+        "reset": "with h reset at every trial",
+    }
     lines = []
     for c, (_, o) in zip(main, tab.iterrows(), strict=False):
         short = c.claim.split(" ", 1)[0].rstrip(".")
         if str(o.verdict).startswith("NOT TESTED"):
-            lines.append(f"Claim {short} in the {other} regime: not tested yet ({o.numbers}).")
+            lines.append(f"Claim {short} {where[other]}: not tested yet ({o.numbers}).")
             continue
         verdict, partial = verdict_of(str(o.verdict))
         same = "agrees with" if verdict == verdict_of(c.verdict)[0] else "differs from"
         which = f"which, on the runs stored so far, {same}" if partial else f"which {same}"
         lines.append(
-            f"Claim {short} in the {other} regime: {o.verdict} (n = {o.n}; {o.numbers}), "
-            f"{which} the {trials} regime's {c.verdict}."
+            f"Claim {short} {where[other]}: {o.verdict} (n = {o.n}; {o.numbers}), "
+            f"{which} the verdict {where[trials]}, {c.verdict}."
         )
     return lines

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "folded",
     "COLORS",
     "LABELS",
     "SHORT",
@@ -293,6 +294,22 @@ def table(
         }
     )
     return Markdown(out.to_markdown(index=False, disable_numparse=True))
+
+
+def folded(content, title: str = "The numbers behind the figure"):
+    """``content`` (a :func:`table`, any ``IPython.display.Markdown`` or a Markdown string)
+    folded behind a toggle: a MyST admonition of class ``dropdown``, closed until the reader
+    opens it. The table stays on the page (and in the page's text), only out of the way.
+
+    Returns
+    -------
+    IPython.display.Markdown
+    """
+    from IPython.display import Markdown
+
+    body = content.data if hasattr(content, "data") else str(content)
+    fence = "`" * 4
+    return Markdown(f"{fence}{{admonition}} {title}\n:class: dropdown\n\n{body}\n{fence}")
 
 
 def tests_table(

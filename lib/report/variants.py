@@ -43,6 +43,12 @@ __all__ = [
     "stored_sentences",
     "robustness_verdict",
     "claims_by_variant",
+    "verdict_overview",
+    "qp_forest",
+    "key_number",
+    "main_column",
+    "MAIN_COLUMNS",
+    "RESET_NAME",
     "short_cell",
     "verdict_word",
     "verdict_grid",
@@ -128,14 +134,15 @@ VARIANTS: tuple[Variant, ...] = (
     ),
 )
 
-#: The variants with networks of their own, in the order shown: ``main`` (the default networks,
-#: reset regime), ``continuous`` (the same in the continuous regime) and the training variants,
+#: The variants with networks of their own, in the order shown: ``main`` (the default networks
+#: reset at every trial, the first version's main networks), ``continuous`` (the same in the
+#: continuous regime, the book's main networks now) and the training variants,
 #: trained in the continuous regime (the regime the methods chapter argues is NeuroGym's).
 TRAINED_VARIANTS: tuple[str, ...] = ("main", "continuous", "leaky", "old_noise", "plain_ce")
 #: How the trained variants are named in figures and tables.
 VARIANT_LABELS: dict[str, str] = {
-    "main": "main\n(reset)",
-    "continuous": "continuous",
+    "main": "reset\n(every trial)",
+    "continuous": "continuous\n(main)",
     "leaky": "leaky\n(continuous)",
     "old_noise": "older noise\n(continuous)",
     "plain_ce": "plain CE\n(continuous)",
@@ -330,35 +337,54 @@ def robustness_verdict(main: str, by_variant: dict[str, str | None]) -> str:
 
 
 def claims_by_variant(
-    main: pd.DataFrame, by_variant: dict[str, dict[str, str]] | None = None
+    main: pd.DataFrame,
+    by_variant: dict[str, dict[str, str]] | None = None,
+    regime: str = "reset",
 ) -> pd.DataFrame:
     """Claims × variants: each claim's main verdict (``main`` is
-    :func:`lib.report.claims.claims_table`), its verdict in the continuous trial regime, under every
-    other variant that is stored for some claim (``by_variant`` maps a claim number, e.g.
-    ``"2"``, to {variant key: verdict}), which variants are not computed yet, and the
-    verdict on robustness (:func:`robustness_verdict`). A variant that cannot test a claim
+    :func:`lib.report.claims.claims_table` in trial regime ``regime``), its verdict in the other
+    trial regime, under every other variant that is stored for some claim (``by_variant`` maps
+    a claim number, e.g. ``"2"``, to {variant key: verdict}; the other regime's key is
+    ``"continuous"`` or ``"reset"``), which variants are not computed yet, and the verdict on
+    robustness (:func:`robustness_verdict`). A variant that cannot test a claim
     (:attr:`Variant.claims`) reads "outside its scope" there and does not count towards the
-    claim's robustness."""
+    claim's robustness.
+
+    With ``regime="reset"`` the continuous regime is one of the variants and counts towards
+    robustness (the first version of this companion). With ``regime="continuous"`` (the main
+    regime, :data:`lib.report.claims.MAIN_REGIME`) the reset regime has its own column and
+    robustness is over chapter 8's variants alone, which are all continuous-regime choices.
+    """
+    from lib.report.claims import other_regime
+
+    other = other_regime(regime)
     by_variant = by_variant or {}
-    shown = ["continuous"] + [
-        v.key
-        for v in VARIANTS
-        if v.key != "continuous" and any(v.key in d for d in by_variant.values())
-    ]
-    names = {v.key: v.name for v in VARIANTS}
+    variants = [v for v in VARIANTS if v.key != "continuous"]
+    shown = [other] + [v.key for v in variants if any(v.key in d for d in by_variant.values())]
+    names = {v.key: v.name for v in VARIANTS} | {"reset": RESET_NAME}
+    regime_scope = VARIANTS[0].claims  # a trial regime can test every claim
     rows = []
     for _, r in main.iterrows():
         num = r.claim.split(".")[0]
+        got = by_variant.get(num, {})
         # only the variants that can test this claim count (Variant.claims)
-        per = {v.key: by_variant.get(num, {}).get(v.key) for v in VARIANTS if num in v.claims}
+        per = {v.key: got.get(v.key) for v in variants if num in v.claims}
+        if regime == "reset":
+            per = {"continuous": got.get("continuous"), **per}
+        cells = {
+            names[k]: (per[k] or "not computed yet") if k in per else "outside its scope"
+            for k in shown
+            if k != other
+        }
+        other_cell = got.get(other) or "not computed yet"
+        if num not in regime_scope:
+            other_cell = "outside its scope"
         rows.append(
             {
                 "claim": r.claim,
-                MAIN_COLUMN: f"{r.verdict} ({r.n})",
-                **{
-                    names[k]: (per[k] or "not computed yet") if k in per else "outside its scope"
-                    for k in shown
-                },
+                main_column(regime): f"{r.verdict} ({r.n})",
+                names[other]: other_cell,
+                **cells,
                 "variants not computed yet": ", ".join(names[k] for k, v in per.items() if not v)
                 or "none",
                 "robustness": robustness_verdict(r.verdict, per),
@@ -367,8 +393,30 @@ def claims_by_variant(
     return pd.DataFrame(rows)
 
 
+#: How the tables name the reset regime (:data:`lib.report.claims.REGIME_NAMES`).
+RESET_NAME = "reset at every trial"
+#: The column of :func:`claims_by_variant` that holds the main verdict, per main regime.
+MAIN_COLUMNS: dict[str, str] = {
+    "reset": "main verdict (reset regime, orbit census)",
+    "continuous": "main verdict (NeuroGym's continuous regime, orbit census)",
+}
+
+
+def main_column(regime: str = "reset") -> str:
+    """The column of :func:`claims_by_variant` that holds the main verdict in ``regime``."""
+    return MAIN_COLUMNS[regime]
+
+
+def _main_column_of(cross: pd.DataFrame) -> str:
+    """Whichever main-verdict column ``cross`` (a :func:`claims_by_variant` table) has."""
+    for c in MAIN_COLUMNS.values():
+        if c in cross.columns:
+            return c
+    raise KeyError(f"no main verdict column in {list(cross.columns)}")
+
+
 #: The column of :func:`claims_by_variant` that holds the main verdict.
-MAIN_COLUMN = "main verdict (reset regime, orbit census)"
+MAIN_COLUMN = MAIN_COLUMNS["reset"]
 #: Columns of :func:`claims_by_variant` that are not verdict cells.
 _NOT_VERDICTS = ("claim", "variants not computed yet", "robustness")
 
@@ -471,6 +519,7 @@ def verdict_details(cross: pd.DataFrame, main: pd.DataFrame | None = None) -> pd
     full = {}
     if main is not None and {"effect", "ci"} <= set(main.columns):
         full = {r.claim: _cell(r) for _, r in main.iterrows()}
+    main_col = _main_column_of(cross)
     rows = []
     for _, r in cross.iterrows():
         for c in cross.columns:
@@ -479,7 +528,7 @@ def verdict_details(cross: pd.DataFrame, main: pd.DataFrame | None = None) -> pd
             cell = str(r[c])
             if cell in ("outside its scope", "not computed yet"):
                 continue
-            if c == MAIN_COLUMN:
+            if c == main_col:
                 cell = full.get(r.claim, cell)
             rows.append({"claim": r.claim, "variant": c, "verdict": cell})
     return pd.DataFrame(rows, columns=["claim", "variant", "verdict"])
@@ -500,10 +549,11 @@ def robustness_lines(cross: pd.DataFrame) -> list[str]:
         PARTLY in the main networks; depends on the choice: differs under leaky network (6 of 6
         variants computed)."``; a main verdict on part of its networks says "(in part: ...)".
     """
+    main_col = _main_column_of(cross)
     out = []
     for _, r in cross.iterrows():
         num, _, text = r.claim.partition(". ")
-        main = verdict_word(str(r[MAIN_COLUMN]))
+        main = verdict_word(str(r[main_col]))
         out.append(f"Claim {num}, *{text}*: {main} in the main networks; {r.robustness}.")
     return out
 
@@ -823,38 +873,123 @@ def _part_cell(c: Any, n: int) -> str:
 
 
 def verdicts_by_variant(
-    store: str | Path | None = None, nets: pd.DataFrame | None = None
+    store: str | Path | None = None, nets: pd.DataFrame | None = None, regime: str = "reset"
 ) -> dict[str, dict[str, str]]:
-    """Every stored verdict outside the main one, as {claim number: {variant key: "VERDICT
-    (n)"}} for :func:`claims_by_variant`: claims 1–4a of the trained variants
-    (:func:`variant_claims`, the networks stored so far) and their 4b
-    (:func:`variant_balance_claims`, where analysed), the continuous regime's other claims
-    (:func:`lib.report.claims.claims_table` with ``trials="continuous"``, where tested) and claims 2–3
-    under the linear-stability census. Nothing is computed."""
+    """Every stored verdict outside the main one (the claims table in trial regime
+    ``regime``), as {claim number: {variant key: "VERDICT (n)"}} for
+    :func:`claims_by_variant`: claims 1–4a of the trained variants (:func:`variant_claims`, the
+    networks stored so far) and their 4b (:func:`variant_balance_claims`, where analysed), the
+    other regime's claims (:func:`lib.report.claims.claims_table`, where tested; key
+    ``"continuous"`` or ``"reset"``) and claims 2–3 under the linear-stability census and the
+    long horizon, on the networks of ``regime``. Nothing is computed."""
     from lib.report.claims import claims_table
 
     nets = variant_networks(store) if nets is None else nets
     out: dict[str, dict[str, str]] = {}
+    skip = {"main"} if regime == "reset" else {"main", "continuous"}
     for num, per in variant_claims(nets).items():
         for v, verdict in per.items():
-            if v != "main":
+            if v not in skip:
                 out.setdefault(num, {})[v] = verdict
-    cont = claims_table(
-        store, VARIANT_REGIME, {"balance", "crystallisation", "delta", "complexity"}
-    )
-    # where the continuous regime's claims table tests a claim, its cell (the chapters' own
-    # inputs, e.g. 4a over the initialization sweep's δ = 0.1 networks) replaces the one from
-    # the sweep summary
-    for _, r in cont.iterrows():
-        if not str(r.verdict).startswith("NOT TESTED"):
-            out.setdefault(r.claim.split(".")[0], {})["continuous"] = _cell(r)
+    if regime == "reset":
+        cont = claims_table(
+            store, VARIANT_REGIME, {"balance", "crystallisation", "delta", "complexity"}
+        )
+        # where the continuous regime's claims table tests a claim, its cell (the chapters' own
+        # inputs, e.g. 4a over the initialization sweep's δ = 0.1 networks) replaces the one from
+        # the sweep summary
+        for _, r in cont.iterrows():
+            if not str(r.verdict).startswith("NOT TESTED"):
+                out.setdefault(r.claim.split(".")[0], {})["continuous"] = _cell(r)
+    else:
+        for _, r in claims_table(store, "reset").iterrows():
+            if not str(r.verdict).startswith("NOT TESTED"):
+                out.setdefault(r.claim.split(".")[0], {})["reset"] = _cell(r)
     for v, verdict in variant_balance_claims(store).items():
         out.setdefault("4b", {})[v] = verdict
-    for num, verdict in stability_claims(stability_per_network(store)).items():
+    for num, verdict in stability_claims(stability_per_network(store), regime).items():
         out.setdefault(num, {})["linear_stability"] = verdict
-    for num, verdict in long_horizon_claims(long_horizon_per_network(store)).items():
+    for num, verdict in long_horizon_claims(long_horizon_per_network(store), regime).items():
         out.setdefault(num, {})["long_horizon"] = verdict
     return out
+
+
+#: The claims in a few words, for :func:`verdict_overview` (the full wording is in the claims
+#: table).
+SHORT_CLAIMS: dict[str, str] = {
+    "1": "similar performance",
+    "2": "hybrid landscapes under RL",
+    "3": "SL: fixed points only",
+    "4a": "RL more balanced",
+    "4b": "balance → robustness",
+    "S": "populations crystallise",
+    "5a": "wider δ → more QP (RL)",
+    "5b": "QP with performance, hard tasks",
+}
+
+
+def verdict_overview(
+    main: pd.DataFrame, cross: pd.DataFrame, regime: str = "continuous"
+) -> pd.DataFrame:
+    """The claims page's first screen: claim | main verdict | other regime | robustness across
+    chapter 8's variants | one key number.
+
+    Parameters
+    ----------
+    main : pandas.DataFrame
+        :func:`lib.report.claims.claims_table` in ``regime``.
+    cross : pandas.DataFrame
+        :func:`claims_by_variant` of ``main`` with ``regime``.
+    regime : str
+        The main trial regime.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per claim, every cell a word or a short phrase: the verdicts cut by
+        :func:`verdict_word`, the robustness without its count of variants, and
+        :func:`key_number` of the main row.
+    """
+    from lib.report.claims import other_regime
+
+    other = RESET_NAME if other_regime(regime) == "reset" else "continuous trial regime"
+    rows = []
+    for (_, m), (_, c) in zip(main.iterrows(), cross.iterrows(), strict=True):
+        num = m.claim.split(".")[0]
+        rows.append(
+            {
+                "claim": f"{num}. {SHORT_CLAIMS[num]}" if num in SHORT_CLAIMS else m.claim,
+                "main verdict": verdict_word(str(m.verdict)),
+                other: verdict_word(str(c[other])),
+                "across chapter 8's variants": _short_robustness(str(c.robustness)),
+                "key number (main)": key_number(str(m.effect)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _short_robustness(text: str) -> str:
+    """A :func:`robustness_verdict` phrase without its count of variants; "outside the
+    variants' scope" for a claim that no variant can test."""
+    if "(0 of 0 variants" in text:
+        return "outside the variants' scope"
+    return text.split(" (")[0].replace("depends on the choice: differs under", "differs under")
+
+
+def key_number(effect: str, max_len: int = 60) -> str:
+    """A claims-table effect without its parentheses, cut to its first clause when longer than
+    ``max_len`` characters: ``"SL QP fraction 0.374 (rule: < 0.02 and below RL)"`` -> ``"SL QP
+    fraction 0.374"``; ``"balance RL − SL: decision states +0.029 (r = +0.24), selectivity
+    +0.033 (r = +0.34)"`` -> ``"balance RL − SL: decision states +0.029, selectivity +0.033"``;
+    an empty effect -> ``"–"``."""
+    import re
+
+    if effect in ("", "nan", "None"):
+        return "–"
+    text = re.sub(r" \([^()]*\)", "", effect).strip()
+    if len(text) > max_len:
+        text = text.split(";")[0].strip()
+    return text or "–"
 
 
 def variant_summary(
@@ -944,3 +1079,61 @@ def long_horizon_claims(per: pd.DataFrame, trials: str = "reset") -> dict[str, s
         return {}
     c2, c3 = claims_2_3(d)
     return {"2": _part_cell(c2, len(d)), "3": _part_cell(c3, len(d))}
+
+
+def qp_forest(store: str | Path | None = None, nets: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The QP fraction of RL and SL networks in every trial regime and variant, for the claims
+    page's forest plot: the main networks (continuous regime), the reset regime, the training
+    variants of chapter 8 (continuous regime), the 10× census horizon and the linear-stability
+    census's Neimark–Sacker candidates (both on the main networks).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per setting and algorithm, in that order: ``setting``, ``measure``,
+        ``algorithm``, ``n``, ``mean``, ``ci_low``, ``ci_high`` (95 % bootstrap CI over
+        networks, :func:`lib.analysis.stats.bootstrap_ci`). A setting with no stored network of
+        an algorithm is left out. Nothing is computed.
+    """
+    from lib.analysis.stats import bootstrap_ci
+
+    nets = variant_networks(store) if nets is None else nets
+    sources: list[tuple[str, str, pd.DataFrame, str]] = []
+    named = {
+        "continuous": "main (NeuroGym's continuous regime)",
+        "main": RESET_NAME,
+        "leaky": "leaky network",
+        "old_noise": "older NeuroGym input noise",
+        "plain_ce": "SL with plain cross-entropy",
+    }
+    for key, name in named.items():
+        sources.append((name, "QP fraction", nets[nets.variant == key], "qp_fraction"))
+    h = long_horizon_per_network(store)
+    if len(h):
+        h = h[h.trials == VARIANT_REGIME]
+        sources.append(("census horizon 10× longer", "QP fraction", h, "qp_fraction"))
+    st = stability_per_network(store)
+    if len(st):
+        st = st[st.trials == VARIANT_REGIME]
+        sources.append(("linear-stability census", "NS-candidate fraction", st, "ns_fraction"))
+    rows = []
+    for name, measure, d, col in sources:
+        for alg in ("ppo", "sl"):
+            x = d[d.algorithm == alg][col].dropna().to_numpy(float) if len(d) else np.array([])
+            if not len(x):
+                continue
+            lo, hi = bootstrap_ci(x) if len(x) >= 2 else (float("nan"), float("nan"))
+            rows.append(
+                {
+                    "setting": name,
+                    "measure": measure,
+                    "algorithm": alg,
+                    "n": len(x),
+                    "mean": float(x.mean()),
+                    "ci_low": lo,
+                    "ci_high": hi,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["setting", "measure", "algorithm", "n", "mean", "ci_low", "ci_high"]
+    )

@@ -67,7 +67,23 @@ async () => {
   const math = article.querySelectorAll('mjx-container').length;
   const tables = Array.from(article.querySelectorAll('table')).map(t => t.innerText);
   const csv = Array.from(article.querySelectorAll('a[href$=".csv"]')).map(a => a.href);
-  return {imgs, clipped, text, math, csv, tables, height: document.documentElement.scrollHeight};
+  let first = null;
+  const t0 = article.querySelector('table');
+  if (t0) {
+    let box = t0.parentElement;
+    while (box && box !== article) {
+      const st = getComputedStyle(box);
+      if (['auto', 'scroll'].includes(st.overflowY) || ['auto', 'scroll'].includes(st.overflowX)) break;
+      box = box.parentElement;
+    }
+    if (!box || box === article) { box = t0; }
+    first = {scrollHeight: box.scrollHeight, clientHeight: box.clientHeight,
+             scrollWidth: box.scrollWidth, clientWidth: box.clientWidth,
+             top: t0.getBoundingClientRect().top + window.scrollY,
+             bottom: t0.getBoundingClientRect().bottom + window.scrollY};
+  }
+  return {imgs, clipped, text, math, csv, tables, first,
+          height: document.documentElement.scrollHeight};
 }
 """
 
@@ -85,8 +101,12 @@ class PageReport:
     clipped_tables: list[str] = field(default_factory=list)
     nan_in_tables: list[str] = field(default_factory=list)
     csv_links: int = 0
+    csv_urls: list[str] = field(default_factory=list)
     broken_csv_links: list[str] = field(default_factory=list)
     height_px: int = 0
+    #: The first table's box: scrollHeight, clientHeight, scrollWidth, clientWidth, and the
+    #: table's top and bottom on the page (px); None on a page without tables.
+    first_table: dict[str, float] | None = None
     screenshot: Path | None = None
 
     def problems(self) -> dict[str, list[str]]:
@@ -100,6 +120,30 @@ class PageReport:
             "broken CSV links": self.broken_csv_links,
         }
         return {k: v for k, v in kinds.items() if v}
+
+
+#: The tallest a chapter page may be at 1,400 px: about 6.7 screens of a 900-px window. Every
+#: figure, its caption and the verdict stay open; tables that only support a figure (per-network
+#: lists, threshold sweeps, every cell in full) are folded (``hide-output``), so a reader can
+#: scroll a chapter through in under a minute. Checked by ``tests/book/test_book.py``.
+MAX_PAGE_HEIGHT_PX = 6000
+
+
+def first_table_fits(r: PageReport, window_height: int = 900) -> list[str]:
+    """Why the first table of the page ``r`` does not fit a reader's first screen: it scrolls
+    in a box of its own (its box's scroll size exceeds its client size), or it ends below the
+    first ``window_height`` px of the page. Empty when it fits."""
+    t = r.first_table
+    if t is None:
+        return ["the page has no table"]
+    out = []
+    if t["scrollHeight"] > t["clientHeight"] + 1:
+        out.append(f"scrolls vertically ({t['scrollHeight']} > {t['clientHeight']} px)")
+    if t["scrollWidth"] > t["clientWidth"] + 1:
+        out.append(f"scrolls sideways ({t['scrollWidth']} > {t['clientWidth']} px)")
+    if t["bottom"] > window_height:
+        out.append(f"ends {t['bottom']:.0f} px down the page, below the first {window_height} px")
+    return out
 
 
 def toc_pages(html: Path) -> list[str]:
@@ -172,11 +216,13 @@ def check_book(
                     t[:80] for t in res["tables"] if re.search(r"\bnan\b", t, flags=re.I)
                 ]
                 rep.csv_links = len(res["csv"])
+                rep.csv_urls = list(res["csv"])
                 for url in res["csv"]:
                     r = ctx.request.get(url)
                     if r.status != 200 or not r.body():
                         rep.broken_csv_links.append(url)
                 rep.height_px = res["height"]
+                rep.first_table = res["first"]
                 rep.external_requests = sorted(set(external))
                 if shots:
                     name = page_path.replace("/", "__").removesuffix(".html")
@@ -204,6 +250,10 @@ def main(argv: list[str]) -> int:
     bad = 0
     for r in check_book(html, shots):
         problems = r.problems()
+        if r.height_px > MAX_PAGE_HEIGHT_PX:
+            problems["taller than the limit"] = [f"{r.height_px} > {MAX_PAGE_HEIGHT_PX} px"]
+        if "claims" in r.page and first_table_fits(r):
+            problems["first table does not fit the first screen"] = first_table_fits(r)
         bad += bool(problems)
         status = "ok" if not problems else "; ".join(f"{k}: {v[:3]}" for k, v in problems.items())
         sys.stdout.write(

@@ -81,7 +81,7 @@ def test_every_figure_reaches_its_page(book, chapter):
 
 @pytest.mark.slow
 def test_pages_in_a_browser_without_network(book):
-    from browser import check_book
+    from browser import MAX_PAGE_HEIGHT_PX, check_book, first_table_fits
 
     assert book["result"].returncode == 0
     reports = check_book(book["build"] / "html", ROOT / "_build" / "screenshots")
@@ -93,3 +93,12 @@ def test_pages_in_a_browser_without_network(book):
         r = by_page[f"notebooks/{ch}.html"]
         assert r.images > 0 and r.csv_links > 0, ch
     assert all(r.screenshot and r.screenshot.stat().st_size > 0 for r in reports)
+    heights = {r.page: r.height_px for r in reports}
+    print("page heights at 1400 px:", heights)
+    tall = {p: h for p, h in heights.items() if h > MAX_PAGE_HEIGHT_PX}
+    assert not tall, f"pages taller than {MAX_PAGE_HEIGHT_PX} px: {tall}"
+    claims = by_page["notebooks/00_claims.html"]
+    assert not first_table_fits(claims), first_table_fits(claims)
+    # the forest plot: the page's first image loaded (no broken image) with its CSV beside it
+    assert claims.images >= 1 and not claims.broken_images, "forest plot missing"
+    assert any(u.endswith("qp_forest.csv") for u in claims.csv_urls), "forest plot's CSV missing"

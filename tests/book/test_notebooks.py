@@ -57,6 +57,7 @@ OTHER_PARAMETERS = {
     "06_sculpting": {"algorithms": ["ppo"], "seeds": [1], "example_seed": 5, "level": 0.8},
     "07_information": {"algorithms": "[sl]", "seeds": [2], "delta": 0.15},
     "08_open_choices": {},
+    "09_why": {},
 }
 
 

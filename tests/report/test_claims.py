@@ -192,7 +192,7 @@ def test_other_regime_lines_say_what_is_not_tested(tmp_path):
     main = [claim_performance(_runs([0.9, 0.91], [0.9, 0.9]))]
     lines = other_regime_lines(main, "performance", tmp_path, "reset")
     assert lines == [
-        "Claim 1 in the continuous regime: not tested yet (20 of the 20 default networks of "
+        "Claim 1 in NeuroGym's continuous regime: not tested yet (20 of the 20 default networks of "
         "the continuous regime are not stored yet)."
     ]
     t = claims_table(tmp_path, "continuous", {"delta"})

@@ -354,3 +354,46 @@ def test_partial_main_verdict_stays_partial_in_grid_and_lines():
     assert line.startswith("Claim 5a, *wider δ*: HOLDS (in part: 73/100 runs) in the main")
     assert va.verdict_grid(cross).loc[0, va.MAIN_COLUMN] == "HOLDS (in part: 73/100 runs)"
     assert va.short_cell("HOLDS (10 RL (2 failed); e; 95 % CI c)") == "HOLDS (10 RL (2 failed))"
+
+
+def test_key_number_keeps_the_numbers_and_drops_the_parentheses():
+    assert (
+        va.key_number("SL QP fraction 0.374 (rule: < 0.02 and below RL)") == "SL QP fraction 0.374"
+    )
+    assert (
+        va.key_number(
+            "balance RL − SL: decision states +0.029 (r = +0.24), selectivity +0.033 (r = +0.34)"
+        )
+        == "balance RL − SL: decision states +0.029, selectivity +0.033"
+    )
+    long = "QP fraction RL − SL = -0.270; rank-biserial r = -0.90; " + "x" * 40
+    assert va.key_number(long) == "QP fraction RL − SL = -0.270"
+    assert va.key_number("nan") == "–"
+
+
+def test_verdict_overview_puts_main_reset_and_robustness_side_by_side():
+    import pandas as pd
+
+    main = pd.DataFrame(
+        [
+            {
+                "claim": "2. RL finds hybrid landscapes",
+                "verdict": "PARTLY",
+                "n": "10 RL + 10 SL",
+                "effect": "QP fraction RL − SL = -0.270; rank-biserial r = -0.90",
+            }
+        ]
+    )
+    by = {"2": {"reset": "PARTLY (10 RL + 10 SL; e; 95 % CI c)", "leaky": "HOLDS (20)"}}
+    cross = va.claims_by_variant(main, by, regime="continuous")
+    assert va.main_column("continuous") in cross and va.RESET_NAME in cross
+    # the reset regime is a regime, not a variant: only the leaky network counts
+    assert cross.robustness[0].startswith("depends on the choice: differs under leaky network")
+    (row,) = va.verdict_overview(main, cross).to_dict("records")
+    assert row == {
+        "claim": "2. hybrid landscapes under RL",
+        "main verdict": "PARTLY",
+        va.RESET_NAME: "PARTLY",
+        "across chapter 8's variants": "differs under leaky network",
+        "key number (main)": "QP fraction RL − SL = -0.270; rank-biserial r = -0.90",
+    }
