@@ -962,7 +962,7 @@ def verdict_overview(
                 "main verdict": verdict_word(str(m.verdict)),
                 other: verdict_word(str(c[other])),
                 "across chapter 8's variants": _short_robustness(str(c.robustness)),
-                "key number (main)": key_number(str(m.effect)),
+                "key number (main)": key_number(str(m.effect), max_len=30),
             }
         )
     return pd.DataFrame(rows)
@@ -973,7 +973,20 @@ def _short_robustness(text: str) -> str:
     variants' scope" for a claim that no variant can test."""
     if "(0 of 0 variants" in text:
         return "outside the variants' scope"
-    return text.split(" (")[0].replace("depends on the choice: differs under", "differs under")
+    text = text.split(" (")[0].replace("depends on the choice: differs under", "differs under")
+    for long, short in _SHORT_VARIANT_NAMES.items():
+        text = text.replace(long, short)
+    return text
+
+
+#: Variant names as the verdict grid abbreviates them.
+_SHORT_VARIANT_NAMES = {
+    "leaky network": "leak",
+    "older NeuroGym input noise": "older noise",
+    "SL with plain cross-entropy": "plain CE",
+    "census horizon 10× longer": "10× horizon",
+    "linear-stability census": "linear stability",
+}
 
 
 def key_number(effect: str, max_len: int = 60) -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -330,7 +331,7 @@ def gap_table(nets: pd.DataFrame) -> pd.DataFrame:
     baseline. ``sign`` is ``RL > SL``, ``RL < SL`` (the CI excludes 0) or ``no difference``.
     """
     cols = ["cell", "rl_from", "sl_from", "n_rl", "n_sl", "mean_rl", "mean_sl", "gap"]
-    cols += ["gap_ci_low", "gap_ci_high", "p", "sign"]
+    cols += ["gap_ci_low", "gap_ci_high", "p", "sign", "divergent_rl", "divergent_sl"]
     if nets.empty:
         return pd.DataFrame(columns=cols)
     rows = []
@@ -369,9 +370,35 @@ def gap_table(nets: pd.DataFrame) -> pd.DataFrame:
                 "gap_ci_high": hi,
                 "p": compare_groups(a, b)["p"],
                 "sign": sign,
+                "divergent_rl": _mean_divergent(side["ppo"][0]),
+                "divergent_sl": _mean_divergent(side["sl"][0]),
             }
         )
     return pd.DataFrame(rows, columns=cols)
+
+
+#: A side whose networks' orbits diverge on more than this mean fraction of the grid has no
+#: landscape to compare: its QP fraction is 0 because its orbits run away, not because fixed
+#: points took the place of QP attractors.
+DIVERGENT_SIDE = 0.5
+
+
+def _mean_divergent(d: pd.DataFrame) -> float:
+    """Mean divergent fraction of the census over the networks ``d`` (NaN without the column)."""
+    if "divergent_fraction" not in d or d.divergent_fraction.isna().all():
+        return float("nan")
+    return float(d.divergent_fraction.mean())
+
+
+def divergent_side(row: Any) -> str | None:
+    """``"RL"`` or ``"SL"`` when that side of a :func:`gap_table` row diverges on more than
+    :data:`DIVERGENT_SIDE` of the grid (its QP fraction then says nothing about the landscape),
+    else None."""
+    for side, col in (("RL", "divergent_rl"), ("SL", "divergent_sl")):
+        v = getattr(row, col, float("nan"))
+        if v is not None and np.isfinite(v) and v > DIVERGENT_SIDE:
+            return side
+    return None
 
 
 def _f(x: float, digits: int = 2) -> str:
@@ -563,7 +590,23 @@ def _leak_verdict(cell: str, hyp: str, t: pd.DataFrame, gaps: pd.DataFrame, G: f
         for c, r in g.iterrows()
     )
     tail = ""
-    if verdict == "not supported":
+    div = divergent_side(last)
+    if div is not None:
+        verdict = "inconclusive"
+        col = "divergent_rl" if div == "RL" else "divergent_sl"
+        closed = [
+            f"α = {CELL_ALPHA[c]:g}"
+            for c, r in g.iterrows()
+            if c != "baseline" and r.gap_ci_low <= 0 <= r.gap_ci_high
+        ]
+        tail = (
+            f": at α = {CELL_ALPHA[trend[-1]]:g} the {div} networks' orbits diverge on "
+            f"{getattr(last, col):.0%} of the grid (mean), so their QP fraction of "
+            f"{last.mean_sl if div == 'SL' else last.mean_rl:.2f} reflects runaway orbits, not "
+            "fixed points in place of QP; the gap there cannot test the hypothesis"
+            + (f" (it closes at {', '.join(closed)})" if closed else "")
+        )
+    elif verdict == "not supported":
         reversed_ = np.sign(last.gap) != np.sign(G)
         tail = (
             f": at α = {CELL_ALPHA[trend[-1]]:g} the gap does not close but reverses its sign "
@@ -630,13 +673,23 @@ def decider_sentence(gaps: pd.DataFrame) -> str:
     leak = [c for c in ("leaky", "leaky_0.2") if c in ss["reversed"] + ss["closed"]]
     other = [c for c in ss["reversed"] + ss["closed"] if c not in CELL_ALPHA]
     deciders = []
+    g = gaps.set_index("cell")
     if leak:
         was, now = ("SL > RL", "RL > SL") if b.gap < 0 else ("RL > SL", "SL > RL")
-        deciders.append(
-            f"the leak (α: the gap moves from {was} through zero to {now} as α falls)"
-            if "leaky_0.2" in ss["reversed"]
-            else "the leak (α)"
-        )
+        div = divergent_side(g.loc["leaky_0.2"]) if "leaky_0.2" in g.index else None
+        if div is not None and "leaky" in ss["closed"]:
+            deciders.append(
+                f"the leak: at α = {CELL_ALPHA['leaky']:g} the gap closes; at "
+                f"α = {CELL_ALPHA['leaky_0.2']:g} it reads {now}, but there the {div} networks' "
+                f"orbits diverge on {g.loc['leaky_0.2', 'divergent_' + div.lower()]:.0%} of the "
+                "grid, so that reversal is runaway activity, not a landscape"
+            )
+        elif "leaky_0.2" in ss["reversed"]:
+            deciders.append(
+                f"the leak (α: the gap moves from {was} through zero to {now} as α falls)"
+            )
+        else:
+            deciders.append("the leak (α)")
     if "sl_distilled" in other:
         deciders.append(
             "and, on the SL side, the solution PPO finds rather than how it finds it: SL trained to "
@@ -644,7 +697,14 @@ def decider_sentence(gaps: pd.DataFrame) -> str:
         )
     if deciders:
         deciders[0] = deciders[0].removeprefix("and, ")
-        return "What decides the sign is " + " ".join(deciders) + "."
+        real_reversal = [c for c in ss["reversed"] if divergent_side(g.loc[c]) is None]
+        head = (
+            "What decides the sign is "
+            if real_reversal
+            else "No ingredient changed here gives RL more QP than SL with both landscapes "
+            "intact; what closes the gap is "
+        )
+        return head + "; ".join(deciders) + "."
     return "No single ingredient changed here reverses or closes the gap."
 
 

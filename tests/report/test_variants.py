@@ -394,6 +394,6 @@ def test_verdict_overview_puts_main_reset_and_robustness_side_by_side():
         "claim": "2. hybrid landscapes under RL",
         "main verdict": "PARTLY",
         va.RESET_NAME: "PARTLY",
-        "across chapter 8's variants": "differs under leaky network",
-        "key number (main)": "QP fraction RL − SL = -0.270; rank-biserial r = -0.90",
+        "across chapter 8's variants": "differs under leak",
+        "key number (main)": "QP fraction RL − SL = -0.270",
     }

@@ -182,3 +182,14 @@ def test_predictors_of_a_stored_run_match_direct_computation(stored_default):
     assert p["dw_eff_rank"] == pytest.approx(why.effective_rank(W - W0))
     assert p["qp_fraction_census"] == pytest.approx(float(row.qp_fraction.iloc[0]))
     assert 0 <= p["frac_active"] <= 1 and p["fixed_points_per_point"] >= 0
+
+
+def test_a_side_whose_orbits_diverge_cannot_test_the_leak():
+    import pandas as pd
+
+    from lib.report import why
+
+    row = pd.Series({"divergent_rl": 0.0, "divergent_sl": 1.0})
+    assert why.divergent_side(row) == "SL"
+    assert why.divergent_side(pd.Series({"divergent_rl": 0.2, "divergent_sl": 0.4})) is None
+    assert why.divergent_side(pd.Series({"divergent_rl": float("nan")})) is None
