@@ -101,7 +101,7 @@ CELL_LABELS: dict[str, str] = {
     "baseline": "baseline (α = 1)",
     "leaky": f"leak α = {LEAK_ALPHA:g}",
     "leaky_0.2": f"leak α = {CELL_ALPHA['leaky_0.2']:g}",
-    "sl_decision_only": "SL, CE on the decision step only",
+    "sl_decision_only": "SL with CE on the decision step only",
     "sl_ppo_optimiser": "SL with PPO's optimiser",
     "sl_distilled": "SL distilled from PPO",
     "ppo_no_entropy": "PPO without entropy bonus",
