@@ -14,7 +14,11 @@ attractors reached from different initial states are deduplicated. The same mach
 delay- and decision-period inputs gives the decision fixed points.
 
 Results are cached in the store (``data/analyses/<run_id>/``), keyed by the run, the
-:class:`CensusConfig` and :data:`CENSUS_VERSION`.
+:class:`CensusConfig` and :data:`CENSUS_VERSION`. A leaky network (``alpha`` < 1) is followed
+under its own map, :math:`h \mapsto (1-\alpha) h + \alpha\,\mathrm{ReLU}(W_{rec} h + c)`, and keyed
+``CENSUS_VERSION + "-leak"`` (:func:`lib.analysis.dynamics.leak_version`): versions up to "2"
+followed every network under the vanilla map, which is not a leaky network's map; their
+entries for leaky networks stay in the store, unused.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from lib.analysis.dynamics import (
     OrbitRecord,
     _classify,
     classify_orbits,
+    leak_version,
     lyapunov_spectrum_qr,
     relu_eigvals,
     relu_jvp,
@@ -154,15 +159,20 @@ def initial_states(run: StoredRun, context: int, n_trial: int, seed: int) -> np.
     return np.stack(states)
 
 
-def _relu_fns(W: np.ndarray, C: np.ndarray) -> tuple[Callable[..., Any], ...]:
+def _relu_fns(W: np.ndarray, C: np.ndarray, alpha: float = 1.0) -> tuple[Callable[..., Any], ...]:
     """Index-aware step, fused step + tangent map, Jacobian and eigenvalues of the one NumPy
-    map (:class:`lib.core.network.ReLUMap`) for per-row inputs ``C``, as the orbit classifier
-    calls them."""
-    F = ReLUMap(W, C)
+    map (:class:`lib.core.network.ReLUMap`, leak ``alpha``) for per-row inputs ``C``, as the
+    orbit classifier calls them."""
+    F = ReLUMap(W, C, alpha)
 
     def eigvals(X: np.ndarray, idx: np.ndarray) -> list[np.ndarray]:
         uniq, inv = np.unique(F.pattern(X, idx), axis=0, return_inverse=True)
         ev = relu_eigvals(W, uniq)
+        if alpha != 1.0:  # the leaky Jacobian: 1 - alpha + alpha * lambda, 1 - alpha off the block
+            ev = [
+                np.concatenate([(1 - alpha) + alpha * e, np.full(int((~u).sum()), 1 - alpha)])
+                for e, u in zip(ev, uniq, strict=True)
+            ]
         return [ev[j] for j in np.asarray(inv).reshape(-1)]
 
     return F.step, F.advance, F.jacobian, eigvals
@@ -190,13 +200,14 @@ def _same(a: OrbitRecord, b: OrbitRecord, tol: float) -> bool:
 
 
 def _classify_inputs(
-    W: np.ndarray, C: np.ndarray, H0: np.ndarray, cfg: CensusConfig
+    W: np.ndarray, C: np.ndarray, H0: np.ndarray, cfg: CensusConfig, alpha: float = 1.0
 ) -> list[list[OrbitRecord]]:
-    """Attractors (deduplicated) of each input row of ``C (G, n)`` from the states ``H0 (S, n)``."""
+    """Attractors (deduplicated) of each input row of ``C (G, n)`` from the states ``H0 (S, n)``
+    under the map with leak ``alpha`` (1: the vanilla map)."""
     G, S = len(C), len(H0)
     Crow = np.repeat(C, S, axis=0)
     X0 = np.tile(H0, (G, 1))
-    step, advance, jac, eig = _relu_fns(W, Crow)
+    step, advance, jac, eig = _relu_fns(W, Crow, alpha)
     recs = _classify(step, advance, jac, X0, cfg.orbit, eig)
     # polish fixed points exactly: solve (I - W_aa) h_a = c_a on the orbit's active set a
     for i, r in enumerate(recs):
@@ -234,7 +245,11 @@ def _classify_inputs(
 
 
 def _attractor_rows(
-    recs: list[OrbitRecord], base: dict[str, Any], A: dict[str, np.ndarray], c_go: np.ndarray
+    recs: list[OrbitRecord],
+    base: dict[str, Any],
+    A: dict[str, np.ndarray],
+    c_go: np.ndarray,
+    alpha: float = 1.0,
 ) -> list[dict[str, Any]]:
     """Table rows of the attractors of one input. ``readout_choice`` is the policy's argmax at
     the attractor's centre; ``go_choice`` the argmax one step after the go cue (decision-
@@ -246,7 +261,7 @@ def _attractor_rows(
         lam[: min(3, len(r.lyapunov))] = r.lyapunov[:3]
         centre = r.points.mean(0) if r.points.size else np.full(W.shape[0], np.nan)
         finite = bool(np.all(np.isfinite(centre)))
-        go = ReLUMap(W, c_go).step(centre) if finite else centre
+        go = ReLUMap(W, c_go, alpha).step(centre) if finite else centre
         rows.append(
             {
                 **base,
@@ -269,8 +284,10 @@ def _attractor_rows(
 
 
 def compute_census(run: StoredRun, cfg: CensusConfig) -> dict[str, pd.DataFrame]:
-    """Run the census of one network (no caching); see :func:`census`."""
+    """Run the census of one network (no caching); see :func:`census`. A leaky network's
+    orbits follow its own map, (1 - alpha) h + alpha ReLU(W h + c)."""
     A = network_arrays(run)
+    alpha = float(run.spec.network.alpha)
     W, Win, b = A["W_rec"], A["W_in"], A["b"]
     sem = run.spec.task.semantics  # the inputs this network saw
     cohs = cfg.coherences
@@ -281,14 +298,14 @@ def compute_census(run: StoredRun, cfg: CensusConfig) -> dict[str, pd.DataFrame]
         H0 = initial_states(run, ctx, cfg.n_trial_states, cfg.trial_seed)
         C = stimulus_inputs(ctx, c1, c2, semantics=sem) @ Win.T + b
         c_go = (stimulus_inputs(ctx, [0.0], [0.0], "decision", sem) @ Win.T + b)[0]
-        per_point = _classify_inputs(W, C, H0, cfg)
+        per_point = _classify_inputs(W, C, H0, cfg, alpha)
         for g, recs in enumerate(per_point):
             base = {"context": ctx + 1, "c1": c1[g], "c2": c2[g]}
-            attractors += _attractor_rows(recs, base, A, c_go)
+            attractors += _attractor_rows(recs, base, A, c_go, alpha)
         for inp in ("delay", "decision"):
             Cd = stimulus_inputs(ctx, [0.0], [0.0], inp, sem) @ Win.T + b
-            recs = _classify_inputs(W, Cd, H0, cfg)[0]
-            decision += _attractor_rows(recs, {"context": ctx + 1, "input": inp}, A, c_go)
+            recs = _classify_inputs(W, Cd, H0, cfg, alpha)[0]
+            decision += _attractor_rows(recs, {"context": ctx + 1, "input": inp}, A, c_go, alpha)
     att = pd.DataFrame(attractors)
     grid = (
         att.groupby(["context", "c1", "c2"])
@@ -324,7 +341,8 @@ def census(
         attractors of the delay- and decision-period inputs (the decision fixed points).
     """
     cfg = cfg or CensusConfig()
-    return cached(run, store, "census", CENSUS_VERSION, "census", cfg, compute_census, compute)
+    version = leak_version(CENSUS_VERSION, run.spec.network.alpha)
+    return cached(run, store, "census", version, "census", cfg, compute_census, compute)
 
 
 #: Display categories of a grid point, in order of precedence.
@@ -398,7 +416,7 @@ def trace_orbit(
     """States ``(n_steps, N)`` of the autonomous map at one grid point after a transient."""
     A = network_arrays(run)
     c = grid_drive(run, context, c1, c2, period)
-    return record_orbit(ReLUMap(A["W_rec"], c), h0, n_transient, n_steps)
+    return record_orbit(ReLUMap(A["W_rec"], c, run.spec.network.alpha), h0, n_transient, n_steps)
 
 
 def grid_drive(
