@@ -58,6 +58,32 @@ def test_forward_is_the_relu_recursion_and_resets():
     torch.testing.assert_close(hs_r[3:], hs_fresh)
 
 
+def test_forward_gradients_equal_the_step_by_step_recursion():
+    """The forward's gradients (it unbinds the drive over time) are, value for value, those of
+    the plain loop that indexes the drive one step at a time, resets included."""
+    net = RNN(NetworkConfig(hidden=16, delta=0.3), generator=torch.Generator().manual_seed(2))
+    g = torch.Generator().manual_seed(3)
+    x, h0 = torch.randn(9, 4, 7, generator=g), torch.rand(4, 16, generator=g)
+    reset = torch.rand(9, 4, generator=g) < 0.3
+
+    def grads(run):
+        net.zero_grad()
+        _, logits, values = run()
+        (logits.square().sum() + values.sum()).backward()
+        return [p.grad.clone() for p in net.parameters()]
+
+    def loop():
+        h, u, hs = h0, net.drive(x), []
+        for t in range(9):
+            h = net.step(h, u[t], carry=~reset[t])
+            hs.append(h)
+        H = torch.stack(hs)
+        return H, net.policy(H), net.value(H)
+
+    for a, b in zip(grads(lambda: net(x, h0=h0, reset=reset)), grads(loop), strict=True):
+        assert torch.equal(a, b)
+
+
 def test_leak():
     net = RNN(
         NetworkConfig(hidden=5, delta=0.5, alpha=0.2), generator=torch.Generator().manual_seed(2)
