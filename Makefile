@@ -31,11 +31,12 @@ chromium:
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going --all
 
-## Lint, unit tests, notebooks in smoke mode + nbval, one book build checked in Chromium.
+## Lint, unit tests, notebooks in smoke mode, one book build checked in Chromium and by nbval.
+## Two pytest workers (pytest-xdist), one per core; the book's tests share one build (one worker).
 test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

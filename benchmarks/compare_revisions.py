@@ -36,6 +36,7 @@ FIGURES = [
     ("dynamics", ("fixed_points", 0, "exact_wall_s"), "exact fixed points PPO, s", "time"),
     ("analyses", ("runs", 0, "total_s"), "populations + robustness + MI PPO, s", "time"),
     ("analyses", ("runs", 1, "total_s"), "populations + robustness + MI SL, s", "time"),
+    ("book", ("total_s",), "every chapter executed in book mode, s", "time"),
 ]
 
 

@@ -21,10 +21,13 @@ Dynamics (``--only dynamics``; needs the stored runs):
 * exact ReLU fixed points against Golub-style batched Adam from 1,000 starts: time to
   residual q < 1e-12 and how many fixed points each finds.
 
+Book (``--only book``; needs the stored runs): every chapter executed once in book mode, seconds
+per chapter and its slowest cells.
+
 Usage::
 
     python benchmarks/run_all.py [--quick] [--skip-sb3] [--seeds N] [--threads T]
-                                 [--only foundation|dynamics|analyses]
+                                 [--only foundation|dynamics|analyses|book]
 
 Tables go to stdout; the same numbers to ``benchmarks/results/foundation.json`` and
 ``benchmarks/results/dynamics.json`` (git-ignored; ``--quick`` writes ``*-quick.json``).
@@ -641,6 +644,56 @@ def analyses(a: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def book(a: argparse.Namespace) -> dict[str, Any]:
+    """Every chapter executed once in book mode from the stored results (nbclient, in the
+    notebooks' folder, as the book build executes them), seconds per chapter and the three
+    slowest cells of each. ``make book`` is this plus Sphinx (target: <= 2 min in all)."""
+    import datetime as dt
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    print("== book: every chapter executed in book mode ==", flush=True)
+    chapters = sorted((ROOT / "notebooks").glob("0*.ipynb"))
+    if a.quick:
+        chapters = chapters[:1]
+    out: dict[str, Any] = {"chapters": []}
+
+    def secs(meta: dict) -> float:
+        e = meta.get("execution", {})
+        if "iopub.execute_input" not in e or "shell.execute_reply" not in e:
+            return 0.0
+        t0, t1 = (
+            dt.datetime.fromisoformat(e[k]) for k in ("iopub.execute_input", "shell.execute_reply")
+        )
+        return (t1 - t0).total_seconds()
+
+    total = 0.0
+    for nb_path in chapters:
+        nb = nbformat.read(nb_path, as_version=4)
+        t0 = time.perf_counter()
+        NotebookClient(
+            nb,
+            timeout=1800,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(nb_path.parent)}},
+        ).execute()
+        wall = time.perf_counter() - t0
+        total += wall
+        cells = sorted(
+            ((secs(c.metadata), i) for i, c in enumerate(nb.cells) if c.cell_type == "code"),
+            reverse=True,
+        )[:3]
+        out["chapters"].append(
+            {"chapter": nb_path.stem, "wall_s": wall, "slowest_cells": [[i, t] for t, i in cells]}
+        )
+        slow = ", ".join(f"cell {i} {t:.1f} s" for t, i in cells)
+        print(f"  {nb_path.stem}: {wall:.1f} s ({slow})", flush=True)
+    out["total_s"] = total
+    print(f"  all chapters: {total:.1f} s", flush=True)
+    return out
+
+
 def main() -> None:
     """Parse the options, run the chosen benchmarks, print tables, write JSON results."""
     ap = argparse.ArgumentParser(
@@ -656,7 +709,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     ap.add_argument("--sb3-steps", type=int, default=40_960, help="SB3 env steps timed")
     ap.add_argument("--sb3-envs", type=int, default=16, help="SB3 DummyVecEnv size")
-    ap.add_argument("--only", choices=["foundation", "dynamics", "analyses"], default=None)
+    ap.add_argument("--only", choices=["foundation", "dynamics", "analyses", "book"], default=None)
     a = ap.parse_args()
     if a.seeds < 1:
         ap.error("--seeds must be >= 1")
@@ -678,6 +731,11 @@ def main() -> None:
     if a.only in (None, "analyses"):
         res = analyses(a)
         path = out_dir / f"analyses{suffix}.json"
+        path.write_text(json.dumps(res, indent=1, default=str))
+        print(f"(written to {_rel(path)})", flush=True)
+    if a.only in (None, "book"):
+        res = book(a)
+        path = out_dir / f"book{suffix}.json"
         path.write_text(json.dumps(res, indent=1, default=str))
         print(f"(written to {_rel(path)})", flush=True)
 

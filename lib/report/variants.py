@@ -873,7 +873,10 @@ def _part_cell(c: Any, n: int) -> str:
 
 
 def verdicts_by_variant(
-    store: str | Path | None = None, nets: pd.DataFrame | None = None, regime: str = "reset"
+    store: str | Path | None = None,
+    nets: pd.DataFrame | None = None,
+    regime: str = "reset",
+    other: pd.DataFrame | None = None,
 ) -> dict[str, dict[str, str]]:
     """Every stored verdict outside the main one (the claims table in trial regime
     ``regime``), as {claim number: {variant key: "VERDICT (n)"}} for
@@ -881,7 +884,9 @@ def verdicts_by_variant(
     networks stored so far) and their 4b (:func:`variant_balance_claims`, where analysed), the
     other regime's claims (:func:`lib.report.claims.claims_table`, where tested; key
     ``"continuous"`` or ``"reset"``) and claims 2–3 under the linear-stability census and the
-    long horizon, on the networks of ``regime``. Nothing is computed."""
+    long horizon, on the networks of ``regime``. Nothing is computed. ``other``: the reset
+    regime's claims table when ``regime`` is the continuous one, if the caller has it already
+    (the claims page does; it is the slowest part of this function)."""
     from lib.report.claims import claims_table
 
     nets = variant_networks(store) if nets is None else nets
@@ -902,7 +907,8 @@ def verdicts_by_variant(
             if not str(r.verdict).startswith("NOT TESTED"):
                 out.setdefault(r.claim.split(".")[0], {})["continuous"] = _cell(r)
     else:
-        for _, r in claims_table(store, "reset").iterrows():
+        reset = claims_table(store, "reset") if other is None else other
+        for _, r in reset.iterrows():
             if not str(r.verdict).startswith("NOT TESTED"):
                 out.setdefault(r.claim.split(".")[0], {})["reset"] = _cell(r)
     for v, verdict in variant_balance_claims(store).items():

@@ -662,6 +662,11 @@ def _names(cells: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+#: Below this mean QP fraction on both sides, a cell whose gap closes has (almost) no QP left
+#: in either algorithm: the gap closes because QP vanishes, which the sentence says.
+FEW_QP = 0.1
+
+
 def decider_sentence(gaps: pd.DataFrame) -> str:
     """The ingredient(s) that decide the sign of the RL − SL QP gap, in one sentence: the cells
     that reverse or close the baseline's gap (:func:`sign_summary` of :func:`gap_table`); the
@@ -683,6 +688,17 @@ def decider_sentence(gaps: pd.DataFrame) -> str:
                 f"α = {CELL_ALPHA['leaky_0.2']:g} it reads {now}, but there the {div} networks' "
                 f"orbits diverge on {g.loc['leaky_0.2', 'divergent_' + div.lower()]:.0%} of the "
                 "grid, so that reversal is runaway activity, not a landscape"
+            )
+        elif leak and all(max(g.loc[c, "mean_rl"], g.loc[c, "mean_sl"]) < FEW_QP for c in leak):
+            at = ", ".join(
+                f"α = {CELL_ALPHA[c]:g}: RL {g.loc[c, 'mean_rl']:.2f}, SL {g.loc[c, 'mean_sl']:.2f}"
+                for c in leak
+            )
+            deciders.append(
+                "the leak, by removing QP from both landscapes rather than by moving it from "
+                f"one algorithm to the other (mean QP fraction {at}; without a leak RL "
+                f"{b.mean_rl:.2f}, SL {b.mean_sl:.2f}): leaky networks of both algorithms hold "
+                "fixed points almost everywhere"
             )
         elif "leaky_0.2" in ss["reversed"]:
             deciders.append(

@@ -200,3 +200,37 @@ def test_orbit_views_of_a_rigid_rotation_known_answer():
     assert np.abs(v.lyapunov[["lambda1", "lambda2"]].to_numpy()).max() < 1e-9
     peak = v.frequencies[np.argmax(v.power[1:]) + 1]
     assert abs(peak - rho) < 2 / 2048
+
+
+def test_a_leaky_network_is_followed_under_its_own_map():
+    """h -> ReLU(-1.5 h + c) has the 2-cycle {0, c} (its fixed point c / 2.5 is unstable,
+    slope -1.5); with the leak alpha = 0.5, h -> 0.5 h + 0.5 ReLU(-1.5 h + c), the same fixed
+    point is stable (slope 0.5 - 0.75 = -0.25, the leaky Jacobian's eigenvalue)."""
+    n, c = 3, 1.0
+    W = -1.5 * np.eye(n)
+    C = np.full((1, n), c)
+    H0 = np.array([[0.3, 0.1, 0.7]])
+    cfg = cz.CensusConfig(grid=1, orbit=FAST)
+    (vanilla,) = cz._classify_inputs(W, C, H0, cfg)
+    assert [r.kind for r in vanilla] == ["periodic"] and vanilla[0].period == 2
+    (leaky,) = cz._classify_inputs(W, C, H0, cfg, alpha=0.5)
+    assert [r.kind for r in leaky] == ["fixed_point"]
+    np.testing.assert_allclose(leaky[0].points[0], c / 2.5, rtol=1e-12)
+    np.testing.assert_allclose(leaky[0].lyapunov[0], np.log(0.25), rtol=1e-9)
+
+
+def test_a_leaky_networks_census_has_a_key_of_its_own(tmp_path):
+    """Every non-leaky census keeps CENSUS_VERSION; a leaky one is keyed CENSUS_VERSION-leak."""
+    from lib.store.runs import _KeyFound, _KeyRecorder
+
+    keys = {}
+    for alpha in (1.0, 0.5):
+        spec = RunSpec("sl", 0, network=NetworkConfig(hidden=8, alpha=alpha), trainer=SLConfig())
+        net = RNN(spec.network, generator=torch.Generator().manual_seed(0))
+        st = Store(tmp_path)
+        st.save(spec, TrainResult(net, False, 0.9, None, None, 0, 0, 0.0, 0.5, []))
+        try:
+            cz.census(st.load(spec), store=_KeyRecorder(tmp_path))
+        except _KeyFound as k:
+            keys[alpha] = k.params["version"]
+    assert keys == {1.0: cz.CENSUS_VERSION, 0.5: cz.CENSUS_VERSION + "-leak"}

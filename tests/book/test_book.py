@@ -20,6 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("0*.ipynb"))
 
+#: Every test of this module shares the one build: under pytest-xdist (``make test``'s
+#: ``-n 2 --dist loadgroup``) they run in one worker, so that the book is built once.
+pytestmark = pytest.mark.xdist_group("book")
+
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory):
@@ -102,3 +106,108 @@ def test_pages_in_a_browser_without_network(book):
     # the forest plot: the page's first image loaded (no broken image) with its CSV beside it
     assert claims.images >= 1 and not claims.broken_images, "forest plot missing"
     assert any(u.endswith("qp_forest.csv") for u in claims.csv_urls), "forest plot's CSV missing"
+
+
+#: The chapters whose key numbers nbval checks (an ``NBVAL_CHECK_OUTPUT`` cell); in the others
+#: nbval's lax mode checks only that every cell runs, which the strict build already does.
+CHECKED_CHAPTERS = (
+    "00_claims",
+    "08_open_choices",
+    "08b_census_choices",
+    "09_why",
+    "09b_predictors",
+)
+
+
+class NbvalComparison:
+    """nbval's own comparison of one cell's outputs (``nbval.plugin.IPyNbCell.compare_outputs``
+    with nbval's default skip list and no sanitising, as ``pytest --nbval-lax`` applies it),
+    run on the strict build's execution of the notebook instead of a second execution."""
+
+    from nbval.plugin import IPyNbCell, nocolors
+
+    colors = nocolors
+    compare_outputs = IPyNbCell.compare_outputs
+    format_output_compare = IPyNbCell.format_output_compare
+    sanitize = IPyNbCell.sanitize
+
+    def __init__(self) -> None:
+        from types import SimpleNamespace
+
+        # IPyNbFile.__init__'s skip list (without --nbdime: images are not compared)
+        skip = ("metadata", "traceback", "prompt_number", "output_type", "name")
+        skip += ("execution_count", "application/vnd.jupyter.widget-view+json")
+        self.parent = SimpleNamespace(skip_compare=skip + ("image/png", "image/jpeg"))
+        self.parent.sanitize_patterns = {}
+        self.comparison_traceback: list[str] = []
+        # no pytest item behind it: nbval's fallback report of a difference (both sides)
+        self.config = None
+        self.ihook = SimpleNamespace(pytest_assertrepr_compare=lambda **_: [])
+
+
+def checked_cells(ref: dict, run: dict) -> list[tuple[int, list, list]]:
+    """The code cells nbval checks in lax mode (``# NBVAL_CHECK_OUTPUT``), as (code cell
+    number, reference outputs, executed outputs), both coalesced as nbval coalesces them.
+    Raises when the reference cell is unrun but has outputs (nbval's own error)."""
+    import nbformat
+    from nbval.plugin import coalesce_streams, find_comment_markers
+
+    ref_nb, run_nb = nbformat.from_dict(ref), nbformat.from_dict(run)
+    ref_code = [c for c in ref_nb.cells if c.cell_type == "code"]
+    run_code = [c for c in run_nb.cells if c.cell_type == "code"]
+    assert len(ref_code) == len(run_code), "the executed notebook has other cells"
+    out = []
+    for i, (c, r) in enumerate(zip(ref_code, run_code, strict=True)):
+        if not dict(find_comment_markers(c.source)).get("check"):
+            continue
+        if c.execution_count is None:
+            assert not c.outputs, f"cell {i}: unrun reference cell has outputs"
+            continue
+        out.append((i, coalesce_streams(r.outputs), coalesce_streams(c.outputs)))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_checked_outputs_match_the_build(book, chapter):
+    """nbval on the one strict build: every ``NBVAL_CHECK_OUTPUT`` cell's reference outputs
+    equal the build's execution of it (a silent change of the stored results fails here). The
+    reference outputs are refreshed on purpose with ``tests/book/refresh_nbval.py``."""
+    assert book["result"].returncode == 0
+    ref = json.loads((ROOT / "notebooks" / f"{chapter}.ipynb").read_text())
+    run = json.loads(
+        (book["build"] / "jupyter_execute" / "notebooks" / f"{chapter}.ipynb").read_text()
+    )
+    cells = checked_cells(ref, run)
+    if chapter in CHECKED_CHAPTERS:
+        assert cells, f"{chapter} has no NBVAL_CHECK_OUTPUT cell with reference outputs"
+    for i, test, reference in cells:
+        cmp = NbvalComparison()
+        assert cmp.compare_outputs(test, reference), f"cell {i}:\n" + "\n".join(
+            cmp.comparison_traceback
+        )
+
+
+def test_the_nbval_comparison_catches_a_changed_number():
+    """The comparison above is nbval's: equal stream outputs pass, one changed digit fails,
+    and an unrun reference cell with outputs is an error."""
+
+    def nb(text: str, count: int | None = 1) -> dict:
+        cell = {
+            "cell_type": "code",
+            "execution_count": count,
+            "metadata": {},
+            "source": "# NBVAL_CHECK_OUTPUT\nprint(x)",
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": text}],
+        }
+        plain = {"cell_type": "code", "execution_count": 2, "metadata": {}, "source": "y = 1"}
+        plain["outputs"] = []
+        return {"cells": [plain, cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+    ((i, test, ref),) = checked_cells(nb("QP 0.512\n"), nb("QP 0.512\n"))
+    assert i == 1 and NbvalComparison().compare_outputs(test, ref)
+    ((_, test, ref),) = checked_cells(nb("QP 0.512\n"), nb("QP 0.513\n"))
+    cmp = NbvalComparison()
+    assert not cmp.compare_outputs(test, ref) and cmp.comparison_traceback
+    with pytest.raises(AssertionError, match="unrun"):
+        checked_cells(nb("QP 0.512\n", None), nb("QP 0.512\n"))

@@ -83,6 +83,7 @@ def test_every_documented_command_runs(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("book")  # writes notebooks/figures/00_claims, as the book build does
 def test_notebook_run_from_the_root_uses_the_repository_folders(tmp_path):
     """As printed in the README (papermill from the root, no --cwd): the claims chapter reads
     the repository's data/ and writes into notebooks/figures/, not beside the caller."""

@@ -193,3 +193,33 @@ def test_a_side_whose_orbits_diverge_cannot_test_the_leak():
     assert why.divergent_side(row) == "SL"
     assert why.divergent_side(pd.Series({"divergent_rl": 0.2, "divergent_sl": 0.4})) is None
     assert why.divergent_side(pd.Series({"divergent_rl": float("nan")})) is None
+
+
+def test_a_gap_closed_by_removing_qp_on_both_sides_is_named_so():
+    """A leak that closes the gap because neither algorithm keeps QP is not 'the leak moves QP
+    from one side to the other': the sentence gives both sides' QP with and without the leak."""
+    import pandas as pd
+
+    from lib.report import why
+
+    def row(cell, rl, sl, lo, hi, sign):
+        return {
+            "cell": cell, "mean_rl": rl, "mean_sl": sl, "gap": rl - sl, "gap_ci_low": lo,
+            "gap_ci_high": hi, "sign": sign, "divergent_rl": 0.0, "divergent_sl": 0.0,
+            "n_rl": 10, "n_sl": 10,
+        }  # fmt: skip
+
+    gaps = pd.DataFrame(
+        [
+            row("baseline", 0.10, 0.37, -0.39, -0.16, "RL < SL"),
+            row("leaky", 0.05, 0.03, -0.03, 0.09, "no difference"),
+            row("leaky_0.2", 0.0, 0.0, 0.0, 0.0, "no difference"),
+        ]
+    )
+    s = why.decider_sentence(gaps)
+    assert "removing QP from both landscapes" in s
+    assert "α = 0.5: RL 0.05, SL 0.03" in s and "without a leak RL 0.10, SL 0.37" in s
+    # a leak that keeps QP on one side closes the gap the ordinary way
+    gaps.loc[1, ["mean_rl", "mean_sl"]] = [0.40, 0.38]
+    gaps.loc[2, ["mean_rl", "mean_sl"]] = [0.45, 0.44]
+    assert "removing QP" not in why.decider_sentence(gaps)
