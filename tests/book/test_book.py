@@ -152,7 +152,8 @@ def checked_cells(ref: dict, run: dict) -> list[tuple[int, list, list]]:
     import nbformat
     from nbval.plugin import coalesce_streams, find_comment_markers
 
-    ref_nb, run_nb = nbformat.from_dict(ref), nbformat.from_dict(run)
+    # as nbformat reads a file (a cell's source stored as a list of lines becomes one string)
+    ref_nb, run_nb = (nbformat.reads(json.dumps(nb), as_version=4) for nb in (ref, run))
     ref_code = [c for c in ref_nb.cells if c.cell_type == "code"]
     run_code = [c for c in run_nb.cells if c.cell_type == "code"]
     assert len(ref_code) == len(run_code), "the executed notebook has other cells"
@@ -197,7 +198,7 @@ def test_the_nbval_comparison_catches_a_changed_number():
             "cell_type": "code",
             "execution_count": count,
             "metadata": {},
-            "source": "# NBVAL_CHECK_OUTPUT\nprint(x)",
+            "source": ["# NBVAL_CHECK_OUTPUT\n", "print(x)"],  # as stored in a .ipynb
             "outputs": [{"output_type": "stream", "name": "stdout", "text": text}],
         }
         plain = {"cell_type": "code", "execution_count": 2, "metadata": {}, "source": "y = 1"}
