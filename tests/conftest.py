@@ -8,7 +8,9 @@ commands, the built book in Chromium) and ``test_layers.py`` (the import order o
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import torch
@@ -60,3 +62,16 @@ def stored_default() -> Callable[[str, int], StoredRun]:
             pytest.skip(f"no stored {algorithm} seed-{seed} run")
 
     return load
+
+
+@pytest.fixture(scope="session")
+def smoke_store(tmp_path_factory) -> Path:
+    """One scratch store for every smoke-mode run of this test session (the notebooks' smoke
+    runs and the documented commands): a tiny network one of them trained is reused by the
+    others, as a reader's rerun reuses what is stored. Under pytest-xdist the workers share it
+    (the store's writes are atomic and locked); a new test session starts from an empty one."""
+    base = tmp_path_factory.getbasetemp()
+    uid = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    root = base.parent / f"smoke-store-{uid}" if uid else base / "smoke-store"
+    root.mkdir(parents=True, exist_ok=True)
+    return root

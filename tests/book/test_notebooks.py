@@ -25,14 +25,14 @@ COMPUTING = [nb for nb in NOTEBOOKS if not reads_only(nb)]
 
 @pytest.mark.slow
 @pytest.mark.parametrize("nb", COMPUTING, ids=lambda p: p.stem)
-def test_notebook_runs_in_smoke_mode_with_injected_parameters(nb, tmp_path):
+def test_notebook_runs_in_smoke_mode_with_injected_parameters(nb, tmp_path, smoke_store):
     import papermill
 
     out_dir = tmp_path / "figs"
     papermill.execute_notebook(
         str(nb),
         str(tmp_path / nb.name),
-        parameters={"mode": "smoke", "store": str(tmp_path / "store"), "out_dir": str(out_dir)},
+        parameters={"mode": "smoke", "store": str(smoke_store), "out_dir": str(out_dir)},
         cwd=str(nb.parent),
         kernel_name="python3",
         progress_bar=False,
@@ -70,7 +70,7 @@ OTHER_PARAMETERS = {
 
 @pytest.mark.slow
 @pytest.mark.parametrize("nb", COMPUTING, ids=lambda p: p.stem)
-def test_notebook_survives_other_parameters(nb, tmp_path):
+def test_notebook_survives_other_parameters(nb, tmp_path, smoke_store):
     """Every chapter runs with a parameter set other than its default; where the selected
     networks lack what a panel shows, the page says so instead of failing."""
     import papermill
@@ -82,7 +82,7 @@ def test_notebook_survives_other_parameters(nb, tmp_path):
         str(tmp_path / nb.name),
         parameters={
             "mode": "smoke",
-            "store": str(tmp_path / "store"),
+            "store": str(smoke_store),
             "out_dir": str(out_dir),
             **OTHER_PARAMETERS[nb.stem],
         },
