@@ -25,10 +25,12 @@ CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("0*.ipynb"))
 pytestmark = pytest.mark.xdist_group("book")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def book(tmp_path_factory):
     """Build the book once, with the caller's ``MPLBACKEND=Agg`` (the Makefile's), which must
-    not keep figures off the pages."""
+    not keep figures off the pages. Session-scoped: a module-scoped build is torn down and
+    built again whenever a test of another module (the group's test in ``test_docs.py``) runs
+    between two of this module's."""
     out = tmp_path_factory.mktemp("book")
     jb = Path(sys.executable).parent / "jupyter-book"
     exe = str(jb) if jb.exists() else shutil.which("jupyter-book")
