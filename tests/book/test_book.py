@@ -24,6 +24,10 @@ CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("0*.ipynb"))
 #: ``-n 2 --dist loadgroup``) they run in one worker, so that the book is built once.
 pytestmark = pytest.mark.xdist_group("book")
 
+#: Every test of this module shares the one build: under pytest-xdist (``make test``'s
+#: ``-n 2 --dist loadgroup``) they run in one worker, so that the book is built once.
+pytestmark = pytest.mark.xdist_group("book")
+
 
 @pytest.fixture(scope="session")
 def book(tmp_path_factory):
