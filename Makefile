@@ -32,11 +32,12 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going --all
 
 ## Lint, unit tests, notebooks in smoke mode, one book build checked in Chromium and by nbval.
-## Two pytest workers (pytest-xdist), one per core; the book's tests share one build (one worker).
+## Two pytest workers (pytest-xdist), one per core; test files are the units, so the book's tests
+## (tests/book/test_book.py) share one build in one worker.
 test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=30
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=30
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -20,13 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("0*.ipynb"))
 
-#: Every test of this module shares the one build: under pytest-xdist (``make test``'s
-#: ``-n 2 --dist loadgroup``) they run in one worker, so that the book is built once.
-pytestmark = pytest.mark.xdist_group("book")
-
-#: Every test of this module shares the one build: under pytest-xdist (``make test``'s
-#: ``-n 2 --dist loadgroup``) they run in one worker, so that the book is built once.
-pytestmark = pytest.mark.xdist_group("book")
+# Every test of this module shares the one build: ``make test`` runs pytest-xdist with
+# ``--dist loadfile``, so that this file's tests run in one worker and the book is built once.
+# (``loadgroup`` with an ``xdist_group`` mark did not group them: with pytest 9.2 and
+# pytest-xdist 3.8 the group suffix never reached the node ids, and the book was built twice.)
 
 
 @pytest.fixture(scope="session")
@@ -218,3 +215,31 @@ def test_the_nbval_comparison_catches_a_changed_number():
     assert not cmp.compare_outputs(test, ref) and cmp.comparison_traceback
     with pytest.raises(AssertionError, match="unrun"):
         checked_cells(nb("QP 0.512\n", None), nb("QP 0.512\n"))
+
+
+# run as the README prints it; here, in the book's worker, because it writes the same
+# notebooks/figures/ folder as the build
+@pytest.mark.slow
+def test_notebook_run_from_the_root_uses_the_repository_folders(tmp_path):
+    """As printed in the README (papermill from the root, no --cwd): a chapter reads the
+    repository's data/ and writes into notebooks/figures/, not beside the caller (chapter 8:
+    one of the quickest in book mode)."""
+    start = time.time() - 1
+    out = ROOT / "notebooks" / "figures" / "08_open_choices" / "table_variant_networks.csv"
+    r = subprocess.run(
+        [
+            str(ROOT / ".venv/bin/papermill"),
+            "notebooks/08_open_choices.ipynb",
+            str(tmp_path / "o.ipynb"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert out.stat().st_mtime >= start
+    assert len(out.read_text().splitlines()) > 20, "the stored networks were not found"
+    assert not (ROOT / "figures").exists()
+    assert not (ROOT.parent / "data" / "runs").exists()

@@ -8,7 +8,6 @@ import os
 import re
 import shlex
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -82,30 +81,3 @@ def test_every_documented_command_runs(tmp_path, smoke_store):
     # nothing leaked out of the scratch folder: no store beside the clone, no figures at root
     assert beside.exists() == had_beside, f"a command wrote into {beside}"
     assert not (ROOT / "figures").exists()
-
-
-@pytest.mark.slow
-@pytest.mark.xdist_group("book")  # writes notebooks/figures/08_open_choices, as the book build does
-def test_notebook_run_from_the_root_uses_the_repository_folders(tmp_path):
-    """As printed in the README (papermill from the root, no --cwd): a chapter reads the
-    repository's data/ and writes into notebooks/figures/, not beside the caller (chapter 8:
-    one of the quickest in book mode)."""
-    start = time.time() - 1
-    out = ROOT / "notebooks" / "figures" / "08_open_choices" / "table_variant_networks.csv"
-    r = subprocess.run(
-        [
-            str(ROOT / ".venv/bin/papermill"),
-            "notebooks/08_open_choices.ipynb",
-            str(tmp_path / "o.ipynb"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert out.stat().st_mtime >= start
-    assert len(out.read_text().splitlines()) > 20, "the stored networks were not found"
-    assert not (ROOT / "figures").exists()
-    assert not (ROOT.parent / "data" / "runs").exists()
