@@ -392,8 +392,19 @@ def _information(r: StoredRun, st: Store, args: argparse.Namespace) -> str:
 #: The cached analyses the command line computes for a selection of stored runs: command ->
 #: (analysis of one run, given the store and the parsed options, returning a one-line
 #: summary, help).
+def _weights(r: StoredRun, st: Store, args: argparse.Namespace) -> str:
+    from lib.analysis.weights import weight_stats
+
+    w = weight_stats(r, store=st)["weights"].iloc[0]
+    return (
+        f"spectral radius {w.spectral_radius_before:.3f} -> {w.spectral_radius_after:.3f}, "
+        f"|dW| {w.dw_norm:.3f}"
+    )
+
+
 ANALYSES = {
     "stability": (_stability, "linear-stability census (exact fixed points, Jacobian spectra)"),
+    "weights": (_weights, "weight statistics (spectral radii before and after, |dW|, its rank)"),
     "balance": (_balance, "populations, balance and robustness (chapter 3)"),
     "information": (_information, "unit information and functional connectivity (chapter 7)"),
 }

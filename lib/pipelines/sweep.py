@@ -39,6 +39,7 @@ import pandas as pd
 from lib.analysis.census import CensusConfig, census
 from lib.analysis.dynamics import OrbitConfig
 from lib.analysis.sculpting import SculptConfig, populations_analysis
+from lib.analysis.weights import weight_stats_or_compute
 from lib.core.network import NetworkConfig
 from lib.core.task import (  # noqa: F401 (level_of re-exported)
     COMPLEXITY_LEVELS,
@@ -618,8 +619,10 @@ def summary_table(
     ``W_rec`` before and after training, census results (QP fraction overall and at low
     coherence) and population balance, derived from the store.
 
-    ``spectra=False`` leaves out the two spectral-radius columns, which take most of the time
-    (two 250 × 250 eigenvalue problems per run): for readers that do not use them (the claims)."""
+    The spectral radii are the run's stored weight statistics
+    (:func:`lib.analysis.weights.weight_stats_or_compute`: read, or computed in memory without
+    writing when the store lacks them, two 250 × 250 eigenvalue problems per run);
+    ``spectra=False`` leaves the two columns out (the claims do not use them)."""
     st = Store(store)
     rows = []
     for t in get_sweep(name, profile, trials):
@@ -645,13 +648,10 @@ def summary_table(
             "criterion": m["criterion"],
             "final_accuracy": m["final_accuracy"],
         }
-        if spectra:
-            for col, net in (
-                ("spectral_radius_before", run.initial_network()),
-                ("spectral_radius_after", run.network()),
-            ):
-                W = net.W_rec.detach().double().numpy()
-                row[col] = float(np.abs(np.linalg.eigvals(W)).max())
+        if spectra:  # stored with the run's weight statistics (computed here when missing)
+            w = weight_stats_or_compute(run, st)
+            row["spectral_radius_before"] = w["spectral_radius_before"]
+            row["spectral_radius_after"] = w["spectral_radius_after"]
         entries = _entries(st, t, run)
         for n, e in entries.items():
             if e.state != "complete":  # missing: a sweep still under way; corrupt/stale: a fault

@@ -34,6 +34,7 @@ from lib.analysis.census import census
 from lib.analysis.information import holm
 from lib.analysis.sculpting import populations_analysis
 from lib.analysis.stats import bootstrap_ci, compare_groups, spearman_ci
+from lib.analysis.weights import effective_rank, initial_w_rec, weight_stats_or_compute
 from lib.core.task import level_of
 from lib.pipelines.profiles import (
     ABLATION_HYPOTHESES,
@@ -858,29 +859,13 @@ def cell_costs(nets: pd.DataFrame) -> pd.DataFrame:
 # ---- predictors --------------------------------------------------------------------------
 
 
-def effective_rank(M: np.ndarray) -> float:
-    r"""Effective rank of a matrix as the participation ratio of its squared singular values,
-    :math:`(\sum_i \sigma_i^2)^2 / \sum_i \sigma_i^4`: *k* for a matrix with *k* equal
-    non-zero singular values, between 1 and *k* when they are unequal; NaN for a zero matrix.
-    """
-    s2 = np.linalg.svd(np.asarray(M, dtype=float), compute_uv=False) ** 2
-    den = float((s2**2).sum())
-    return float(s2.sum() ** 2 / den) if den > 0 else float("nan")
-
-
-def initial_w_rec(run: StoredRun) -> np.ndarray:
-    """``W_rec`` before training, rebuilt from the run's spec and seed exactly as the trainers
-    draw it (:meth:`lib.store.runs.StoredRun.initial_network`: ``RNN(network, generator)``
-    seeded by :func:`lib.train.training.seeded_generators`), as float64."""
-    return run.initial_network().W_rec.detach().double().numpy()
-
-
 def network_predictors(run: StoredRun, store: Store) -> dict[str, float]:
     """The weight- and analysis-side predictors of one stored network (nothing computed but
     linear algebra on its weights).
 
     ``dw_norm``: ‖W_rec − W_rec(0)‖ (Frobenius), with W_rec from ``weights.npz`` and W_rec(0)
-    from :func:`initial_w_rec`; ``dw_eff_rank``: :func:`effective_rank` of that ΔW;
+    from :func:`initial_w_rec`; ``dw_eff_rank``: :func:`effective_rank` of that ΔW (both the
+    stored weight statistics, :func:`lib.analysis.weights.weight_stats_or_compute`);
     ``frac_active``: 1 − silent units / units of the stored populations analysis (silent: mean
     activity at most its threshold in both choices on real trials; the mean over both contexts
     and definitions; NaN when not stored); ``fixed_points_per_point`` and ``qp_fraction``: the
@@ -888,11 +873,10 @@ def network_predictors(run: StoredRun, store: Store) -> dict[str, float]:
     stored census (NaN when not stored). Both analyses are read through
     :meth:`lib.store.runs.Store.analysis_entry` with the sweeps' settings, never computed.
     """
-    W = np.load(run.path / "weights.npz")["W_rec"].astype(float)
-    dW = W - initial_w_rec(run)
+    w = weight_stats_or_compute(run, store)
     out = {
-        "dw_norm": float(np.linalg.norm(dW)),
-        "dw_eff_rank": effective_rank(dW),
+        "dw_norm": w["dw_norm"],
+        "dw_eff_rank": w["dw_eff_rank"],
         "frac_active": float("nan"),
         "fixed_points_per_point": float("nan"),
         "qp_fraction_census": float("nan"),

@@ -205,7 +205,8 @@ class StoredRun:
         """Labels of the stored checkpoints (empty when none were kept)."""
         if not self.has_checkpoints:
             return []
-        return list(torch.load(self.path / _CHECKPOINTS, weights_only=True))
+        f = self.path / _CHECKPOINTS
+        return list(_memo("checkpoints", self.path, lambda: list(torch.load(f, weights_only=True))))
 
     def network(self) -> RNN:
         """The trained network, or the one at :attr:`checkpoint` when set (in eval mode)."""
@@ -247,8 +248,57 @@ def _read_sums(d: Path) -> dict[str, str]:
     return sums
 
 
+#: Files younger than this are never served from the verified-read memo (see :func:`_memo`):
+#: a later change of such a file could keep its size and its (clock-tick) modification time.
+MEMO_MIN_AGE_S = 2.0
+#: At most this many folders are held by the memo (least recently stored dropped first).
+MEMO_SIZE = 8192
+_MEMO: dict[tuple[str, str, tuple[Any, ...]], Any] = {}
+
+
+def _signature(d: Path) -> tuple[Any, ...] | None:
+    """What identifies a folder's contents without reading them: name, size, inode and
+    modification and change times of every file; ``None`` when the folder is missing or
+    holds a file younger than :data:`MEMO_MIN_AGE_S` (not memoised)."""
+    now = time.time()
+    sig = []
+    try:
+        with os.scandir(d) as it:
+            for e in it:
+                st = e.stat()
+                if now - max(st.st_mtime, st.st_ctime) < MEMO_MIN_AGE_S:
+                    return None
+                sig.append((e.name, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
+    except OSError:
+        return None
+    return tuple(sorted(sig))
+
+
+def _memo(kind: str, d: Path, read: Callable[[], Any]) -> Any:
+    """``read()`` of folder ``d``, remembered for this process while ``d``'s files are the
+    same (:func:`_signature`): a chapter that reads an entry many times checks its checksums
+    and parses it once. A changed, replaced or added file gives a new signature, so the
+    folder is verified again; an exception is never remembered."""
+    sig = _signature(d)
+    if sig is None:
+        return read()
+    key = (kind, str(d), sig)
+    if key in _MEMO:
+        return _MEMO[key]
+    out = read()
+    if len(_MEMO) >= MEMO_SIZE:
+        _MEMO.pop(next(iter(_MEMO)))
+    _MEMO[key] = out
+    return out
+
+
 def _verify_run_dir(p: Path) -> dict[str, str]:
-    """The checksums of a run folder, after checking every file against them."""
+    """The checksums of a run folder, after checking every file against them (once per
+    process while the folder's files are unchanged, see :func:`_memo`)."""
+    return dict(_memo("run", p, lambda: _check_run_dir(p)))
+
+
+def _check_run_dir(p: Path) -> dict[str, str]:
     sums = _read_sums(p)
     names = list(_FILES) + ([_CHECKPOINTS] if _CHECKPOINTS in sums else [])
     for name in names:
@@ -261,7 +311,13 @@ def _verify_run_dir(p: Path) -> dict[str, str]:
 
 
 def _verify_analysis_dir(d: Path) -> tuple[dict[str, str], dict[str, Any]]:
-    """Checksums and ``meta.json`` of an analysis folder, after checking every file."""
+    """Checksums and ``meta.json`` of an analysis folder, after checking every file (once
+    per process while the folder's files are unchanged, see :func:`_memo`)."""
+    sums, meta = _memo("analysis", d, lambda: _check_analysis_dir(d))
+    return dict(sums), json.loads(json.dumps(meta))
+
+
+def _check_analysis_dir(d: Path) -> tuple[dict[str, str], dict[str, Any]]:
     sums = _read_sums(d)
     if "meta.json" not in sums:
         raise CorruptRunError(f"{d}: meta.json not covered by checksums.json")
@@ -276,6 +332,18 @@ def _verify_analysis_dir(d: Path) -> tuple[dict[str, str], dict[str, Any]]:
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CorruptRunError(f"{d / 'meta.json'}: unreadable ({e})") from e
     return sums, meta
+
+
+def _read_tables(d: Path) -> dict[str, pd.DataFrame]:
+    """The CSV tables of a verified analysis folder (parsed once per process while its files
+    are unchanged, see :func:`_memo`; every call gets its own copies)."""
+    import pandas as pd
+
+    def read() -> dict[str, pd.DataFrame]:
+        sums = _read_sums(d)
+        return {f[:-4]: pd.read_csv(d / f) for f in sorted(sums) if f.endswith(".csv")}
+
+    return {k: v.copy() for k, v in _memo("tables", d, read).items()}
 
 
 @contextlib.contextmanager
@@ -733,8 +801,7 @@ class Store:
         d = entry.path
         if entry.state == "complete":
             try:
-                sums = _read_sums(d)
-                return {f[:-4]: pd.read_csv(d / f) for f in sorted(sums) if f.endswith(".csv")}
+                return _read_tables(d)
             except (OSError, ValueError, CorruptRunError) as e:
                 entry = AnalysisEntry("corrupt", d, str(e))
         if entry.state in ("corrupt", "stale"):

@@ -24,3 +24,20 @@ def test_pearson_of_correlated_gaussians():
     z = rng.multivariate_normal([0, 0], [[1, r_true], [r_true, 1]], size=2000)
     r, lo, hi, p = pearson_ci(z[:, 0], z[:, 1])
     assert lo < r_true < hi and hi - lo < 0.08 and p < 1e-50
+
+
+def test_resampled_ranks_equal_scipys_rankdata_with_ties():
+    """The counting ranks of every bootstrap resample are scipy's average ranks, exactly
+    (ties included: values drawn from 7 levels)."""
+    from scipy.stats import rankdata
+
+    from lib.analysis.stats import resampled_ranks
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 7, size=40).astype(float)
+    idx = rng.integers(0, x.size, size=(300, x.size))
+    assert np.array_equal(resampled_ranks(x, idx), rankdata(x[idx], axis=1))
+    y = rng.normal(size=25)  # no ties
+    idx = rng.integers(0, y.size, size=(50, 25))
+    assert np.array_equal(resampled_ranks(y, idx), rankdata(y[idx], axis=1))
+    assert resampled_ranks(np.array([2.0, 1.0]), np.array([[0, 0, 1]])).tolist() == [[2.5, 2.5, 1]]

@@ -144,3 +144,24 @@ def test_every_cli_command_has_its_function_and_the_store_no_cycle():
         "lib.analysis.sculpting",
     ):
         assert f"'{m}'" not in out.stdout, out.stdout
+
+
+def test_trajectories_are_one_collection_with_one_colour_each():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    fig, ax = plt.subplots()
+    paths = [np.c_[np.arange(5), np.arange(5) ** 2], np.c_[np.arange(3), -np.arange(3)]]
+    style.trajectories(ax, paths, ["red", "blue"], end_ms=2)
+    (lc,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert len(lc.get_segments()) == 2 and len(lc.get_colors()) == 2
+    np.testing.assert_array_equal(lc.get_segments()[0], paths[0])
+    ends = [c for c in ax.collections if not isinstance(c, LineCollection)][0].get_offsets()
+    np.testing.assert_array_equal(np.asarray(ends), [[4, 16], [2, -2]])
+    assert ax.get_xlim()[1] >= 4 and ax.get_ylim()[1] >= 16  # autoscaled to the data
+    with pytest.raises(ValueError, match="colours"):
+        style.trajectories(ax, paths, ["red"])
+    plt.close(fig)

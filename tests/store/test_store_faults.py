@@ -494,3 +494,40 @@ def test_missing_run_hint_for_specs_the_cli_cannot_express(tmp_path):
     assert train_command(spec, tmp_path) is None
     with pytest.raises(FileNotFoundError, match="get_or_train.*sweep"):
         Store(tmp_path).load(spec)
+
+
+# ---- 7. the verified-read memo -------------------------------------------------------------------
+
+
+def test_memoised_reads_check_once_and_still_catch_a_later_corruption(
+    tmp_path, tiny_spec, monkeypatch
+):
+    """An entry read twice is verified (hashed) and parsed once; its tables are copies (a
+    caller's change does not reach the next reader); a file changed afterwards (new mtime)
+    is verified again and found corrupt; a fresh entry (files younger than
+    ``MEMO_MIN_AGE_S``) is never memoised."""
+    import lib.store.runs as runs_mod
+
+    st = Store(tmp_path)
+    run = st.get_or_train(tiny_spec(), progress=False)
+    calls: list[int] = []
+    st.cached_analysis(run, "probe", {"v": 1}, _counting(calls))
+    d = st.analysis_dir(run, "probe", {"v": 1})
+    hashed: list[Path] = []
+    real = runs_mod._sha256
+    monkeypatch.setattr(runs_mod, "_sha256", lambda p: hashed.append(p) or real(p))
+    st.cached_analysis(run, "probe", {"v": 1}, _counting(calls))
+    st.cached_analysis(run, "probe", {"v": 1}, _counting(calls))
+    files = len(list(d.iterdir())) - 1  # checksums.json itself is not hashed
+    assert len(hashed) == 2 * files, "a fresh entry must be checked on every read"
+    monkeypatch.setattr(runs_mod, "MEMO_MIN_AGE_S", -1.0)  # as if the files had settled
+    a = st.cached_analysis(run, "probe", {"v": 1}, _counting(calls))
+    n = len(hashed)
+    a["t"].loc[0, "x"] = 99
+    b = st.cached_analysis(run, "probe", {"v": 1}, _counting(calls))
+    assert len(hashed) == n, "a settled entry was hashed again"
+    assert int(b["t"].x[0]) == 1 and len(calls) == 1
+    (d / "t.csv").write_text("x\n7\n")  # same size, new modification time
+    with pytest.raises(CorruptRunError, match="checksum"):
+        st.cached_analysis(run, "probe", {"v": 1}, _counting(calls), compute=False)
+    assert st.analysis_state(run, "probe", {"v": 1}).state == "corrupt"
