@@ -9,6 +9,7 @@ horizon, a linear-stability census). The main verdicts are those of :func:`lib.r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -709,8 +710,8 @@ def stability_per_network(store: str | Path | None = None) -> pd.DataFrame:
     """The linear-stability census (:mod:`lib.analysis.stability`) of every default network that has
     one stored, beside its orbit census: one row per network with the NS-candidate fraction
     (all grid points, low and high coherence), the stable-fixed-point fraction, the orbit
-    census's QP fraction and their agreement (accuracy, Cohen's κ), for either trial regime
-    (column ``trials``). Nothing is computed."""
+    census's QP fraction, their agreement (accuracy, Cohen's κ) and the census's wall seconds,
+    for either trial regime (column ``trials``). Nothing is computed."""
     from lib.analysis.census import CensusConfig, census
     from lib.analysis.stability import StabilityConfig, agreement, stability_census
     from lib.pipelines.profiles import LOW_COHERENCE
@@ -726,6 +727,10 @@ def stability_per_network(store: str | Path | None = None) -> pd.DataFrame:
             continue
         low = (g.c1.abs() <= LOW_COHERENCE) & (g.c2.abs() <= LOW_COHERENCE)
         a = agreement(g, o)
+        e = (st or Store(run.path.parent.parent)).analysis_entry(
+            lambda s, r=run: stability_census(r, StabilityConfig(), s)
+        )
+        meta = json.loads((e.path / "meta.json").read_text())
         rows.append(
             {
                 "trials": spec.task.trials,
@@ -739,6 +744,7 @@ def stability_per_network(store: str | Path | None = None) -> pd.DataFrame:
                 "qp_fraction_orbit": float(o.has_qp.mean()),
                 "agreement": float(a["accuracy"]),
                 "kappa": float(a["kappa"]),
+                "census_seconds": float(meta.get("wall_seconds", np.nan)),
             }
         )
     return pd.DataFrame(rows)

@@ -3,6 +3,7 @@ and Cohen's kappa on hand-made grids; caching through the store."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 
@@ -208,3 +209,45 @@ def test_leaky_networks_have_analysis_keys_of_their_own():
         assert leak_version(v, 1.0) == v
         assert leak_version(v, 0.5) == f"{v}-leak"
     assert LEAKY_SCULPT_VERSION == "1-leak"
+
+
+def _moving_focus() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Three units: an unstable focus (r = 1.1, θ = 1) in units 0 and 1 at (1, 1) on every
+    point of a 3 × 3 grid, and a unit 2 with self-weight 0.5 whose drive falls from +1 to −1
+    along the grid, so that the one fixed point, (1, 1, 2·max(c_2, 0)), leaves unit 2's
+    active region half-way: the known answer at every grid point."""
+    W = np.zeros((3, 3))
+    W[:2, :2] = rotation_scale(1.1, 1.0)
+    W[2, 2] = 0.5
+    c01 = (np.eye(2) - W[:2, :2]) @ H_STAR
+    c2 = 1 - np.arange(9) / 4
+    C = np.c_[np.tile(c01, (9, 1)), c2]
+    return W, C, np.c_[np.ones((9, 2)), 2 * np.maximum(c2, 0)]
+
+
+def test_continuation_follows_a_fixed_point_across_regions_to_every_grid_point():
+    """Only grid point 0 searches (Adam from near the focus; no forward iteration, no random
+    starts): the continuation carries its fixed point to the 8 others, and the Newton step
+    follows it out of unit 2's region (g >= 5); without it those points find nothing, and
+    without continuation only point 0 does. The brute force agrees at every point."""
+    W, C, known = _moving_focus()
+    cfg = sb.StabilityConfig(grid=3, n_starts=0, n_iter=0, adam_iters=300, adam_stride=3)
+    start = np.array([[1.05, 1.0, 2.0]])
+    fps = sb.grid_fixed_points(W, C, start, cfg, (3, 3))
+    for g, f in enumerate(fps):
+        assert len(np.unique(np.round(brute_force(W, C[g]), 12), axis=0)) == 1
+        assert len(f) == 1, g
+        np.testing.assert_allclose(f.points[0], known[g], atol=1e-12)
+        assert f.spectral_radius[0] == pytest.approx(1.1, abs=1e-12) and not f.stable[0]
+    exact = sb.grid_fixed_points(W, C, start, dataclasses.replace(cfg, newton_steps=0), (3, 3))
+    assert [len(f) for f in exact] == [1] * 5 + [0] * 4
+    alone = sb.grid_fixed_points(W, C, start, dataclasses.replace(cfg, continuation=False), (3, 3))
+    assert [len(f) for f in alone] == [1] + [0] * 8
+
+
+def test_grid_search_rejects_a_wrong_grid_shape():
+    W, C, _ = _moving_focus()
+    with pytest.raises(ValueError, match="3 x 2 grid"):
+        sb.grid_fixed_points(W, C, np.zeros((1, 3)), FAST, (3, 2))
+    with pytest.raises(ValueError, match="adam_stride"):
+        sb.StabilityConfig(adam_stride=0)
