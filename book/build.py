@@ -1,9 +1,9 @@
 """Build the book (``make book``): every chapter executed, two at a time, then rendered strictly.
 
 Jupyter Book executes notebooks one after another while Sphinx reads them. This script first
-executes every notebook of ``_toc.yml`` in a pool of ``--jobs`` processes (longest first, by the
-previous build's times), each in its own folder as the book runs it, and stores the executed
-notebooks in Jupyter Book's execution cache (jupyter-cache, the cache that
+executes every notebook of ``_toc.yml`` in a pool of ``--jobs`` processes (longest first: by
+the previous build's times, else by :data:`SLOWEST_FIRST`), each in its own folder as the book
+runs it, and stores the executed notebooks in Jupyter Book's execution cache (jupyter-cache, the cache that
 ``execute_notebooks: cache`` reads), emptied first, so that nothing of an earlier build is
 reused. Jupyter Book then builds with ``--warningiserror --keep-going --all`` from a copy of
 ``_config.yml`` that reads that cache; ``_config.yml`` itself keeps ``execute_notebooks: force``
@@ -35,6 +35,17 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 #: Seconds a notebook may run (as ``execute.timeout`` in ``_config.yml``).
 TIMEOUT_S = 1800
+#: The slowest chapters, slowest first (measured, ``make bench --only book``): started first
+#: when no earlier build's times are known (a fresh clone), so that two workers finish together.
+SLOWEST_FIRST = (
+    "00_claims",
+    "08b_census_choices",
+    "02_attractor_taxonomy",
+    "06_sculpting",
+    "01_training",
+    "09_why",
+    "09b_predictors",
+)
 
 
 def chapters(root: Path = ROOT) -> list[Path]:
@@ -92,7 +103,11 @@ def execute_into_cache(
     before = previous_runtimes(cache_dir)
     shutil.rmtree(cache_dir, ignore_errors=True)
     cache = get_cache(cache_dir)
-    order = sorted(notebooks, key=lambda p: -before.get(str(p), 0.0))
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    order = sorted(
+        notebooks,
+        key=lambda p: (-before.get(str(p), 0.0), rank.get(p.stem, len(rank))),
+    )
     # the processes share the cores: one thread per kernel when several run at once
     threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
     times: dict[str, float] = {}
