@@ -28,7 +28,8 @@ context:
 
 Version 1 (stored entries keyed ``1``) searched one grid point at a time, from its own
 starts and the fixed points of the previous grid point only, with Adam in float64:
-~190 s per network against a few seconds.
+~190 s per network against ~17 s (median of the 40 stored networks, two at a time on 2
+cores; ``benchmarks/stability_versions.py`` compares the two versions point by point).
 
 Classification of a grid point:
 
@@ -137,8 +138,8 @@ class StabilityConfig:
         metadata={
             "source": _C,
             "why": "random starts found no fixed point beyond those from the census states on "
-            "16 sampled grid points (4, 8, 16 and 128 starts the same); Adam over the starts "
-            "dominates the cost (~0.2 s per grid point, ~3.5 min per network, one thread)",
+            "16 sampled grid points (4, 8, 16 and 128 starts the same; measured with version "
+            "1's search, whose Adam over every start took ~3.5 min per network)",
         },
     )
     seed: int = field(default=0, metadata={"source": _C, "why": "reproducible random starts"})
