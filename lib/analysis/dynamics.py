@@ -54,6 +54,7 @@ __all__ = [
     "classify_orbits",
     "lyapunov_spectrum_qr",
     "leak_version",
+    "leaky_spectra",
     "relu_fixed_points",
     "relu_map",
     "rotation_number",
@@ -730,6 +731,24 @@ def relu_eigvals(W: Array, D: Array) -> list[Array]:
     return out
 
 
+def leaky_spectra(ev: list[Array], P: Array, alpha: float) -> tuple[list[Array], Array]:
+    """Eigenvalues and spectral radii of the Jacobians of fixed points with patterns ``P``,
+    from the eigenvalues ``ev`` of their active blocks ``D W``: unchanged without a leak;
+    with a leak ``alpha`` < 1, :math:`1 - \\alpha + \\alpha\\lambda`, and every inactive unit
+    adds :math:`1 - \\alpha` to the spectrum (counted in the radius)."""
+    rad = np.array([np.abs(e).max() if e.size else 0.0 for e in ev])
+    if alpha == 1.0:
+        return ev, rad
+    ev = [(1 - alpha) + alpha * e for e in ev]
+    rad = np.array(
+        [
+            max(np.abs(e).max() if e.size else 0.0, 1 - alpha if (~p).any() else 0.0)
+            for e, p in zip(ev, P, strict=True)
+        ]
+    )
+    return ev, rad
+
+
 @dataclass
 class ReLUFixedPoints:
     """Exact fixed points of :math:`h = \\mathrm{ReLU}(W h + c)` for one input ``c``.
@@ -901,16 +920,7 @@ def relu_fixed_points(
     keep = _dedup(H, dedup_tol)
     H, P = H[keep], P[keep]
     res = np.linalg.norm(ReLUMap(W, c).step(H) - H, axis=1) if len(H) else np.zeros(0)
-    ev = relu_eigvals(W, P)
-    rad = np.array([np.abs(e).max() if e.size else 0.0 for e in ev])
-    if alpha != 1.0:
-        ev = [(1 - alpha) + alpha * e for e in ev]
-        rad = np.array(
-            [
-                max(np.abs(e).max() if e.size else 0.0, 1 - alpha if (~p).any() else 0.0)
-                for e, p in zip(ev, P, strict=True)
-            ]
-        )
+    ev, rad = leaky_spectra(relu_eigvals(W, P), P, alpha)
     return ReLUFixedPoints(
         points=H, patterns=P, residual=res, eigenvalues=ev, stable=rad < 1, spectral_radius=rad
     )

@@ -63,7 +63,13 @@ import numpy as np
 import pandas as pd
 
 from lib.analysis.census import CensusConfig, initial_states, network_arrays, stimulus_inputs
-from lib.analysis.dynamics import ReLUFixedPoints, _dedup, leak_version, relu_eigvals
+from lib.analysis.dynamics import (
+    ReLUFixedPoints,
+    _dedup,
+    leak_version,
+    leaky_spectra,
+    relu_eigvals,
+)
 from lib.analysis.stats import cohen_kappa
 from lib.store.runs import Store, StoredRun, cached
 
@@ -476,15 +482,7 @@ def grid_fixed_points(
         res = (
             np.linalg.norm(np.maximum(Hg @ W.T + C[g], 0) - Hg, axis=1) if len(Hg) else np.zeros(0)
         )
-        rad = np.array([np.abs(e).max() if e.size else 0.0 for e in ev])
-        if alpha != 1.0:
-            ev = [(1 - alpha) + alpha * e for e in ev]
-            rad = np.array(
-                [
-                    max(np.abs(e).max() if e.size else 0.0, 1 - alpha if (~p).any() else 0.0)
-                    for e, p in zip(ev, Pg, strict=True)
-                ]
-            )
+        ev, rad = leaky_spectra(ev, Pg, alpha)
         out.append(
             ReLUFixedPoints(
                 points=Hg,
