@@ -44,6 +44,7 @@ from lib.analysis.dynamics import (
     relu_map,
     rotation_number,
 )
+from lib.analysis.relu_orbits import classify_relu_grid
 from lib.core.network import ReLUMap, context_trials
 from lib.core.task import TaskConfig, period_inputs
 from lib.store.runs import Store, StoredRun, cached
@@ -62,6 +63,10 @@ __all__ = [
 
 #: Bump when the census code changes what it computes.
 CENSUS_VERSION = "2"
+#: The census versions this code computes: "2" (float64, every orbit followed to the end of
+#: its record) and "3" (:mod:`lib.analysis.relu_orbits`: float32, settled orbits stopped
+#: exactly, orbits on one attractor followed once).
+VERSIONS = ("2", "3")
 
 
 @dataclass(frozen=True)
@@ -200,18 +205,35 @@ def _same(a: OrbitRecord, b: OrbitRecord, tol: float) -> bool:
 
 
 def _classify_inputs(
-    W: np.ndarray, C: np.ndarray, H0: np.ndarray, cfg: CensusConfig, alpha: float = 1.0
+    W: np.ndarray,
+    C: np.ndarray,
+    H0: np.ndarray,
+    cfg: CensusConfig,
+    alpha: float = 1.0,
+    version: str = CENSUS_VERSION,
 ) -> list[list[OrbitRecord]]:
     """Attractors (deduplicated) of each input row of ``C (G, n)`` from the states ``H0 (S, n)``
-    under the map with leak ``alpha`` (1: the vanilla map)."""
+    under the map with leak ``alpha`` (1: the vanilla map), by the orbit classifier of census
+    ``version``: "2", :func:`lib.analysis.dynamics.classify_orbits` in float64; "3",
+    :func:`lib.analysis.relu_orbits.classify_relu_grid`."""
     G, S = len(C), len(H0)
     Crow = np.repeat(C, S, axis=0)
-    X0 = np.tile(H0, (G, 1))
-    step, advance, jac, eig = _relu_fns(W, Crow, alpha)
-    recs = _classify(step, advance, jac, X0, cfg.orbit, eig)
+    if version == "3":
+        recs = classify_relu_grid(W, C, H0, cfg.orbit, alpha)
+    else:
+        X0 = np.tile(H0, (G, 1))
+        step, advance, jac, eig = _relu_fns(W, Crow, alpha)
+        recs = _classify(step, advance, jac, X0, cfg.orbit, eig)
     # polish fixed points exactly: solve (I - W_aa) h_a = c_a on the orbit's active set a
+    # (version 3's are exact already)
+    seen: set[int] = set()
     for i, r in enumerate(recs):
-        if r.kind != "fixed_point":
+        if r.kind != "fixed_point" or id(r) in seen:
+            continue
+        seen.add(id(r))
+        if version == "3":
+            F = ReLUMap(W, Crow[i], alpha)
+            r.residual = float(np.linalg.norm(F.step(r.points[0]) - r.points[0]))
             continue
         x, c = r.points[0], Crow[i]
         F = ReLUMap(W, c)
@@ -283,9 +305,14 @@ def _attractor_rows(
     return rows
 
 
-def compute_census(run: StoredRun, cfg: CensusConfig) -> dict[str, pd.DataFrame]:
+def compute_census(
+    run: StoredRun, cfg: CensusConfig, version: str = CENSUS_VERSION
+) -> dict[str, pd.DataFrame]:
     """Run the census of one network (no caching); see :func:`census`. A leaky network's
-    orbits follow its own map, (1 - alpha) h + alpha ReLU(W h + c)."""
+    orbits follow its own map, (1 - alpha) h + alpha ReLU(W h + c). ``version`` picks the
+    orbit classifier (:data:`VERSIONS`)."""
+    if version not in VERSIONS:
+        raise ValueError(f"unknown census version {version!r}; known: {VERSIONS}")
     A = network_arrays(run)
     alpha = float(run.spec.network.alpha)
     W, Win, b = A["W_rec"], A["W_in"], A["b"]
@@ -298,13 +325,13 @@ def compute_census(run: StoredRun, cfg: CensusConfig) -> dict[str, pd.DataFrame]
         H0 = initial_states(run, ctx, cfg.n_trial_states, cfg.trial_seed)
         C = stimulus_inputs(ctx, c1, c2, semantics=sem) @ Win.T + b
         c_go = (stimulus_inputs(ctx, [0.0], [0.0], "decision", sem) @ Win.T + b)[0]
-        per_point = _classify_inputs(W, C, H0, cfg, alpha)
+        per_point = _classify_inputs(W, C, H0, cfg, alpha, version)
         for g, recs in enumerate(per_point):
             base = {"context": ctx + 1, "c1": c1[g], "c2": c2[g]}
             attractors += _attractor_rows(recs, base, A, c_go, alpha)
         for inp in ("delay", "decision"):
             Cd = stimulus_inputs(ctx, [0.0], [0.0], inp, sem) @ Win.T + b
-            recs = _classify_inputs(W, Cd, H0, cfg, alpha)[0]
+            recs = _classify_inputs(W, Cd, H0, cfg, alpha, version)[0]
             decision += _attractor_rows(recs, {"context": ctx + 1, "input": inp}, A, c_go, alpha)
     att = pd.DataFrame(attractors)
     grid = (
@@ -328,8 +355,12 @@ def census(
     store: Store | None = None,
     *,
     compute: bool = True,
+    version: str | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The census of one network, from the store's cache or computed (and cached).
+
+    ``version`` (default :data:`CENSUS_VERSION`) picks the orbit classifier and the cache
+    key (:data:`VERSIONS`); every version's entries stay in the store.
 
     Returns
     -------
@@ -341,8 +372,20 @@ def census(
         attractors of the delay- and decision-period inputs (the decision fixed points).
     """
     cfg = cfg or CensusConfig()
-    version = leak_version(CENSUS_VERSION, run.spec.network.alpha)
-    return cached(run, store, "census", version, "census", cfg, compute_census, compute)
+    version = version or CENSUS_VERSION
+    if version not in VERSIONS:
+        raise ValueError(f"unknown census version {version!r}; known: {VERSIONS}")
+    key = leak_version(version, run.spec.network.alpha)
+    return cached(
+        run,
+        store,
+        "census",
+        key,
+        "census",
+        cfg,
+        lambda r, c: compute_census(r, c, version),
+        compute,
+    )
 
 
 #: Display categories of a grid point, in order of precedence.
