@@ -9,7 +9,8 @@ default), version 3 is computed (and cached in the store under its own key, unle
 are taken round-robin over (algorithm, trial regime, leak), so that the first ones cover every
 kind. Prints one line per network and a summary; ``--csv`` writes the per-network table.
 Resumable: networks whose version-3 entry is stored are read, not recomputed (their seconds
-are the stored ones).
+are the stored ones). ``--entries other`` does the same for every other stored version-2
+census (the checkpoints' and the 10× horizon's), each under its own settings.
 
 Usage::
 
@@ -43,6 +44,31 @@ def _params(run, cfg: cz.CensusConfig, version: str) -> dict:
 def _seconds(st: Store, run, cfg: cz.CensusConfig, version: str) -> float:
     meta = st.analysis_dir(run, "census", _params(run, cfg, version)) / "meta.json"
     return float(json.loads(meta.read_text()).get("wall_seconds", np.nan))
+
+
+def _config(d: dict) -> cz.CensusConfig:
+    """The :class:`CensusConfig` of a stored entry's parameters."""
+    d = dict(d)
+    return cz.CensusConfig(**{**d, "orbit": cz.OrbitConfig(**d["orbit"])})
+
+
+def other_entries(st: Store) -> list[tuple]:
+    """``(run or checkpoint view, CensusConfig)`` of every stored version-2 census that is not
+    the default one of a trained network, in store order."""
+    out = []
+    runs = {r.path.name: r for r in st.all_runs()}
+    default = cz.CensusConfig().to_dict()
+    for meta in sorted((st.root / "analyses").glob("*/census-*/meta.json")):
+        m = json.loads(meta.read_text())
+        run = runs.get(m.get("run_id"))
+        params = m.get("params", {})
+        if run is None or params.get("version") != leak_version("2", run.spec.network.alpha):
+            continue
+        if m.get("checkpoint") is None and params["census"] == default:
+            continue
+        view = run.at_checkpoint(m["checkpoint"]) if m.get("checkpoint") else run
+        out.append((view, _config(params["census"])))
+    return out
 
 
 def categories(grid: pd.DataFrame) -> np.ndarray:
@@ -95,22 +121,35 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--shard", default="0/1", help="K/N: only every N-th network from the K-th")
     p.add_argument("--grid", type=int, default=21, help="census grid (21: the chapters')")
     p.add_argument("--no-store", action="store_true", help="compute without caching")
+    p.add_argument(
+        "--entries",
+        choices=("default", "other"),
+        default="default",
+        help="default: the chapters' census of every network; other: every other stored one",
+    )
+    p.add_argument(
+        "--reverse", action="store_true", help="last first (a second process on the same shard)"
+    )
     args = p.parse_args(argv)
     k, n = (int(v) for v in args.shard.split("/"))
     if not 0 <= k < n:
         p.error("--shard K/N needs 0 <= K < N")
     torch.set_num_threads(1)
     st = Store()
-    cfg = cz.CensusConfig(grid=args.grid)
-    runs = [
-        r
-        for r in st.all_runs()
-        if st.analysis_state(r, "census", _params(r, cfg, "2")).state == "complete"
-    ]
-    runs = round_robin(runs)[: args.limit] if args.limit else round_robin(runs)
-    runs = runs[k::n]
+    if args.entries == "other":
+        todo = other_entries(st)
+    else:
+        cfg = cz.CensusConfig(grid=args.grid)
+        runs = [
+            r
+            for r in st.all_runs()
+            if st.analysis_state(r, "census", _params(r, cfg, "2")).state == "complete"
+        ]
+        todo = [(r, cfg) for r in round_robin(runs)]
+    todo = (todo[: args.limit] if args.limit else todo)[k::n]
+    todo = todo[::-1] if args.reverse else todo
     rows = []
-    for r in runs:
+    for r, cfg in todo:
         old = cz.census(r, cfg, st, compute=False, version="2")["grid"]
         stored = st.analysis_state(r, "census", _params(r, cfg, "3")).state == "complete"
         t0 = time.perf_counter()
@@ -121,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         wall = _seconds(st, r, cfg, "3") if stored else time.perf_counter() - t0
         row = {
             "run_id": r.path.name,
+            "checkpoint": r.checkpoint,
+            "grid": cfg.grid,
+            "n_record": cfg.orbit.n_record,
             "algorithm": r.spec.algorithm,
             "seed": r.spec.seed,
             "trials": r.spec.task.trials,
@@ -132,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         rows.append(row)
         print(
-            f"{r.path.name} {r.spec.algorithm:3s} seed {r.spec.seed:2d} {r.spec.task.trials:10s} "
+            f"{r.path.name} {r.checkpoint or '':>9s} {r.spec.algorithm:3s} seed {r.spec.seed:2d} "
+            f"{r.spec.task.trials:10s} grid {cfg.grid} T {cfg.orbit.n_record} "
             f"alpha {r.spec.network.alpha:4.2f}  v3 {wall:5.1f} s (v2 {row['seconds_v2']:5.0f} s)  "
             f"category {row['agree_category']:.3f}  kinds {row['agree_kinds']:.3f}  "
             f"n_fixed {row['n_fixed_equal']:.3f}  QP {row['qp_fraction_v2']:.3f}->"

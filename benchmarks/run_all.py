@@ -514,25 +514,81 @@ def foundation(a: argparse.Namespace) -> dict[str, Any]:
 
 
 # ---- dynamics ------------------------------------------------------------------------------
+def plain_simulation_s(run: Any, cfg: Any) -> float:
+    """Seconds of the census's physical reference: every orbit of the census (both contexts,
+    all grid points and initial states, one batch per context) simulated in float64 for
+    ``n_transient + n_record`` steps, one GEMM per step and nothing else."""
+    import numpy as np
+
+    from lib.analysis.census import initial_states, network_arrays, stimulus_inputs
+
+    A = network_arrays(run)
+    W, Win, b = A["W_rec"], A["W_in"], A["b"]
+    c1, c2 = (v.ravel() for v in np.meshgrid(cfg.coherences, cfg.coherences, indexing="ij"))
+    WT = np.ascontiguousarray(W.T)
+    wall = 0.0
+    for ctx in (0, 1):
+        H0 = initial_states(run, ctx, cfg.n_trial_states, cfg.trial_seed)
+        C = np.repeat(
+            stimulus_inputs(ctx, c1, c2, semantics=run.spec.task.semantics) @ Win.T + b, len(H0), 0
+        )
+        X = np.tile(H0, (len(c1), 1))
+        t0 = time.perf_counter()
+        for _ in range(cfg.orbit.n_transient + cfg.orbit.n_record):
+            X = X @ WT
+            X += C
+            np.maximum(X, 0.0, out=X)
+        wall += time.perf_counter() - t0
+    return wall
+
+
 def census_time(alg: str, quick: bool) -> dict[str, Any]:
-    """Wall time of the census of the stored network (``alg``, seed 0)."""
-    from lib.analysis.census import CensusConfig, compute_census
+    """Wall time of the census of the stored network (``alg``, seed 0) under every census
+    version this code computes (the default first), side by side in one run, and of its
+    physical reference (:func:`plain_simulation_s`)."""
+    from lib.analysis.census import CENSUS_VERSION, VERSIONS, CensusConfig, compute_census
     from lib.store.runs import Store
     from lib.train.spec import RunSpec
 
     run = Store().load(RunSpec(alg, 0))
     cfg = CensusConfig(grid=5) if quick else CensusConfig()
-    t0 = time.perf_counter()
-    res = compute_census(run, cfg)
-    wall = time.perf_counter() - t0
+    walls, qp = {}, {}
+    for v in sorted(VERSIONS, key=lambda v: v != CENSUS_VERSION):
+        t0 = time.perf_counter()
+        res = compute_census(run, cfg, v)
+        walls[v] = time.perf_counter() - t0
+        qp[v] = float(res["grid"].has_qp.mean())
     n_orbits = 2 * cfg.grid**2 * (cfg.n_trial_states + 2)
     return {
         "algorithm": alg,
-        "wall_s": wall,
+        "version": CENSUS_VERSION,
+        "wall_s": walls[CENSUS_VERSION],
+        "wall_s_by_version": walls,
+        "qp_fraction_by_version": qp,
+        "reference_float64_simulation_s": plain_simulation_s(run, cfg),
         "grid": cfg.grid,
         "orbits": n_orbits,
         "record_steps": cfg.orbit.n_record,
-        "qp_fraction": float(res["grid"].has_qp.mean()),
+        "qp_fraction": qp[CENSUS_VERSION],
+    }
+
+
+def stability_time(alg: str, quick: bool) -> dict[str, Any]:
+    """Wall time of the linear-stability census of the stored network (``alg``, seed 0)."""
+    from lib.analysis.stability import STABILITY_VERSION, StabilityConfig, compute_stability
+    from lib.store.runs import Store
+    from lib.train.spec import RunSpec
+
+    run = Store().load(RunSpec(alg, 0))
+    cfg = StabilityConfig(grid=5) if quick else StabilityConfig()
+    t0 = time.perf_counter()
+    res = compute_stability(run, cfg)
+    return {
+        "algorithm": alg,
+        "version": STABILITY_VERSION,
+        "wall_s": time.perf_counter() - t0,
+        "grid": cfg.grid,
+        "ns_candidate_fraction": float(res["grid"].ns_candidate.mean()),
     }
 
 
@@ -583,9 +639,22 @@ def dynamics(a: argparse.Namespace) -> dict[str, Any]:
     res: dict[str, Any] = {"machine": machine_info(a.threads)}
     res["census"] = [census_time(alg, a.quick) for alg in ("ppo", "sl")]
     for c in res["census"]:
+        others = ", ".join(
+            f"version {v} {w:.1f} s ({w / c['wall_s']:.1f}x)"
+            for v, w in c["wall_s_by_version"].items()
+            if v != c["version"]
+        )
         print(
-            f"  census {c['algorithm']} seed 0: {c['wall_s']:.1f} s for {c['orbits']} orbits, "
-            f"grid {c['grid']}x{c['grid']}x2 (target <= 60 s)"
+            f"  census {c['algorithm']} seed 0: {c['wall_s']:.1f} s (version {c['version']}) for "
+            f"{c['orbits']} orbits, grid {c['grid']}x{c['grid']}x2 (target <= 10 s); {others}; "
+            f"plain float64 simulation of the same orbits {c['reference_float64_simulation_s']:.1f} s "
+            f"({c['wall_s'] / c['reference_float64_simulation_s']:.2f}x)"
+        )
+    res["stability"] = [stability_time(alg, a.quick) for alg in ("ppo", "sl")]
+    for c in res["stability"]:
+        print(
+            f"  linear-stability census {c['algorithm']} seed 0: {c['wall_s']:.1f} s "
+            f"(version {c['version']}, grid {c['grid']}x{c['grid']}x2; target <= 20 s)"
         )
     res["fixed_points"] = [
         fixed_points_race(alg, 100 if a.quick else 1000, 2000 if a.quick else 20000)
