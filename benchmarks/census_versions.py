@@ -71,11 +71,6 @@ def other_entries(st: Store) -> list[tuple]:
     return out
 
 
-def categories(grid: pd.DataFrame) -> np.ndarray:
-    """The display category of every grid point (:func:`lib.analysis.census.grid_category`)."""
-    return np.array([cz.grid_category(k, n) for k, n in zip(grid.kinds, grid.n_fixed, strict=True)])
-
-
 def round_robin(runs: list) -> list:
     """``runs`` interleaved over (algorithm, trial regime, leak), each group in store order."""
     groups: dict[tuple, list] = {}
@@ -86,32 +81,6 @@ def round_robin(runs: list) -> list:
     for i in range(max((len(v) for v in lists), default=0)):
         out += [v[i] for v in lists if i < len(v)]
     return out
-
-
-def compare(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, float]:
-    """Per-grid-point agreement of two censuses' ``grid`` tables."""
-    keys = ["context", "c1", "c2"]
-    m = old.merge(new, on=keys, suffixes=("_v2", "_v3"))
-    if not len(m) == len(old) == len(new):
-        raise ValueError("the grids differ")
-    c2, c3 = categories(old.sort_values(keys)), categories(new.sort_values(keys))
-    row = {
-        "grid_points": len(m),
-        "agree_category": float((c2 == c3).mean()),
-        "agree_kinds": float((m.kinds_v2 == m.kinds_v3).mean()),
-        "agree_has_qp": float((m.has_qp_v2 == m.has_qp_v3).mean()),
-        "n_fixed_equal": float((m.n_fixed_v2 == m.n_fixed_v3).mean()),
-        "qp_fraction_v2": float(m.has_qp_v2.mean()),
-        "qp_fraction_v3": float(m.has_qp_v3.mean()),
-        "n_attractors_v2": float(m.n_attractors_v2.mean()),
-        "n_attractors_v3": float(m.n_attractors_v3.mean()),
-    }
-    for cat in cz.CATEGORIES:
-        row[f"frac_{cat}_v2"], row[f"frac_{cat}_v3"] = (
-            float((c2 == cat).mean()),
-            float((c3 == cat).mean()),
-        )
-    return row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     todo = todo[::-1] if args.reverse else todo
     rows = []
     for r, cfg in todo:
-        old = cz.census(r, cfg, st, compute=False, version="2")["grid"]
+        old_tabs = cz.census(r, cfg, st, compute=False, version="2")
+        old = old_tabs["grid"]
         stored = st.analysis_state(r, "census", _params(r, cfg, "3")).state == "complete"
         t0 = time.perf_counter()
         if args.no_store:
@@ -170,7 +140,11 @@ def main(argv: list[str] | None = None) -> int:
             "delta": r.spec.network.delta,
             "seconds_v3": wall,
             "seconds_v2": _seconds(st, r, cfg, "2"),
-            **compare(old, new),
+            **{
+                k.replace("_old", "_v2").replace("_new", "_v3"): v
+                for k, v in cz.compare_censuses(old, new).items()
+            },
+            "split_verdicts_v2": cz.split_verdicts(old_tabs["attractors"]),
         }
         rows.append(row)
         print(

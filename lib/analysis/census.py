@@ -19,6 +19,12 @@ under its own map, :math:`h \mapsto (1-\alpha) h + \alpha\,\mathrm{ReLU}(W_{rec}
 ``CENSUS_VERSION + "-leak"`` (:func:`lib.analysis.dynamics.leak_version`): versions up to "2"
 followed every network under the vanilla map, which is not a leaky network's map; their
 entries for leaky networks stay in the store, unused.
+
+Two orbit classifiers (:data:`VERSIONS`): version "3", the default
+(:mod:`lib.analysis.relu_orbits`: float32, settled orbits stopped on their exact fixed point
+or cycle, orbits of one grid point on one trajectory followed once), and version "2"
+(:func:`lib.analysis.dynamics.classify_orbits` on every orbit, float64), whose stored
+entries are kept so that the two can be compared (chapter 8b).
 """
 
 from __future__ import annotations
@@ -52,6 +58,10 @@ from lib.store.runs import Store, StoredRun, cached
 __all__ = [
     "CENSUS_VERSION",
     "CensusConfig",
+    "VERSIONS",
+    "compare_censuses",
+    "grid_categories",
+    "split_verdicts",
     "census",
     "stimulus_inputs",
     "initial_states",
@@ -61,8 +71,9 @@ __all__ = [
     "reproducible_qp_point",
 ]
 
-#: Bump when the census code changes what it computes.
-CENSUS_VERSION = "2"
+#: Bump when the census code changes what it computes. Version 3 since 7 December 2026, every
+#: stored census recomputed under it (``benchmarks/census_versions.py``; version 2's kept).
+CENSUS_VERSION = "3"
 #: The census versions this code computes: "2" (float64, every orbit followed to the end of
 #: its record) and "3" (:mod:`lib.analysis.relu_orbits`: float32, settled orbits stopped
 #: exactly, orbits on one attractor followed once).
@@ -419,6 +430,55 @@ def grid_category(kinds: str, n_fixed: int) -> str:
     if "divergent" in ks:
         return "fixed point + divergent" if "fixed_point" in ks else "divergent"
     return "2+ fixed points" if n_fixed >= 2 else "1 fixed point"
+
+
+def grid_categories(grid: pd.DataFrame) -> np.ndarray:
+    """The display category (:func:`grid_category`) of every grid point, in the grid's order."""
+    return np.array([grid_category(k, n) for k, n in zip(grid.kinds, grid.n_fixed, strict=True)])
+
+
+def split_verdicts(attractors: pd.DataFrame, tol: float = 1e-3) -> float:
+    """Fraction of grid points where one attractor got two verdicts: a quasi-periodic record
+    beside an unclassified or chaotic one with the same rotation number (within ``tol``),
+    i.e. the same invariant circle reached from two initial states and classified twice
+    (version 2 classified every orbit; version 3 follows an attractor once)."""
+    a = attractors[attractors.kind.isin(["quasi_periodic", "unclassified", "chaotic"])]
+    n_points = attractors.groupby(["context", "c1", "c2"]).ngroups
+    hits = 0
+    for _, g in a.groupby(["context", "c1", "c2"]):
+        q = g[g.kind == "quasi_periodic"].rotation_number.to_numpy(dtype=float)
+        o = g[g.kind != "quasi_periodic"].rotation_number.to_numpy(dtype=float)
+        if q.size and o.size and (np.abs(q[:, None] - o[None, :]) <= tol).any():
+            hits += 1
+    return hits / max(n_points, 1)
+
+
+def compare_censuses(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, float]:
+    """Per-grid-point agreement of two censuses' ``grid`` tables of one network (two census
+    versions): display category, kinds present, QP present and fixed-point count; QP
+    fractions, mean attractors per grid point and each category's fraction under both
+    (suffixes ``_old`` and ``_new``). Raises ``ValueError`` when the grids differ."""
+    keys = ["context", "c1", "c2"]
+    old, new = old.sort_values(keys), new.sort_values(keys)
+    m = old.merge(new, on=keys, suffixes=("_old", "_new"))
+    if not len(m) == len(old) == len(new):
+        raise ValueError("the two censuses cover different grids")
+    co, cn = grid_categories(old), grid_categories(new)
+    row = {
+        "grid_points": len(m),
+        "agree_category": float((co == cn).mean()),
+        "agree_kinds": float((m.kinds_old == m.kinds_new).mean()),
+        "agree_has_qp": float((m.has_qp_old == m.has_qp_new).mean()),
+        "n_fixed_equal": float((m.n_fixed_old == m.n_fixed_new).mean()),
+        "qp_fraction_old": float(m.has_qp_old.mean()),
+        "qp_fraction_new": float(m.has_qp_new.mean()),
+        "n_attractors_old": float(m.n_attractors_old.mean()),
+        "n_attractors_new": float(m.n_attractors_new.mean()),
+    }
+    for cat in CATEGORIES:
+        row[f"frac_{cat}_old"] = float((co == cat).mean())
+        row[f"frac_{cat}_new"] = float((cn == cat).mean())
+    return row
 
 
 def qp_fraction_sensitivity(

@@ -38,6 +38,8 @@ __all__ = [
     "TRAINED_SCOPE",
     "CENSUS_SCOPE",
     "NEUROGYM_STREAM_CSV",
+    "census_version_claims",
+    "census_versions_per_network",
     "neurogym_stream",
     "stream_summary",
     "variants_status",
@@ -748,6 +750,78 @@ def stability_per_network(store: str | Path | None = None) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def census_versions_per_network(
+    store: str | Path | None = None, old: str = "2", new: str = "3"
+) -> pd.DataFrame:
+    """Two orbit-census versions of every default network that has both stored, side by side:
+    one row per network (``trials``, ``algorithm``, ``seed``) with
+    :func:`lib.analysis.census.compare_censuses`'s agreement and fractions (``_old``: version
+    ``old``, ``_new``: version ``new``), the share of grid points where version ``old`` gave one
+    attractor two verdicts (:func:`lib.analysis.census.split_verdicts`) and each version's wall
+    seconds. Nothing is computed."""
+    from lib.analysis.census import CensusConfig, census, compare_censuses, split_verdicts
+    from lib.pipelines.profiles import LOW_COHERENCE
+    from lib.store.runs import Store
+
+    st = Store(store) if store is not None else None
+    rows = []
+    for spec, run in _default_runs(store):
+        try:
+            a = census(run, CensusConfig(), st, compute=False, version=old)
+            b = census(run, CensusConfig(), st, compute=False, version=new)
+        except FileNotFoundError:
+            continue
+        secs = {}
+        for v in (old, new):
+            e = (st or Store(run.path.parent.parent)).analysis_entry(
+                lambda s, r=run, v=v: census(r, CensusConfig(), s, version=v)
+            )
+            secs[v] = float(json.loads((e.path / "meta.json").read_text()).get("wall_seconds"))
+        low = {}
+        for tag, t in (("old", a), ("new", b)):
+            g = t["grid"]
+            lo = (g.c1.abs() <= LOW_COHERENCE) & (g.c2.abs() <= LOW_COHERENCE)
+            low[f"qp_fraction_low_coh_{tag}"] = float(g.has_qp[lo].mean())
+            low[f"qp_fraction_high_coh_{tag}"] = float(g.has_qp[~lo].mean())
+        rows.append(
+            {
+                "trials": spec.task.trials,
+                "algorithm": spec.algorithm,
+                "seed": spec.seed,
+                **compare_censuses(a["grid"], b["grid"]),
+                **low,
+                "split_verdicts_old": split_verdicts(a["attractors"]),
+                "seconds_old": secs[old],
+                "seconds_new": secs[new],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def census_version_claims(per: pd.DataFrame, trials: str) -> dict[str, dict[str, str]]:
+    """Claims 2 and 3 (:func:`lib.report.claims.claims_2_3`) under each of the two census
+    versions of :func:`census_versions_per_network`, for the networks of one trial regime:
+    ``{"old" | "new": {claim number: "VERDICT (effect)"}}``; empty without two networks of each
+    algorithm."""
+    from lib.report.claims import claims_2_3
+
+    d = per[per.trials == trials] if len(per) else per
+    if not _both_algorithms(d):
+        return {}
+    out = {}
+    for tag in ("old", "new"):
+        q = d.rename(
+            columns={
+                f"qp_fraction_{tag}": "qp_fraction",
+                f"qp_fraction_low_coh_{tag}": "qp_fraction_low_coh",
+                f"qp_fraction_high_coh_{tag}": "qp_fraction_high_coh",
+            }
+        )
+        c2, c3 = claims_2_3(q)
+        out[tag] = {c.claim.split(".")[0]: f"{c.verdict} ({c.effect})" for c in (c2, c3)}
+    return out
 
 
 def stability_claims(per: pd.DataFrame, trials: str = "reset") -> dict[str, str]:

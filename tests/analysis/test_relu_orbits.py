@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import lib.analysis.census as cz
@@ -97,4 +98,66 @@ def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="alpha"):
         classify_relu_grid(np.eye(2), np.ones((1, 2)), np.ones((1, 2)), FAST, alpha=0.0)
     with pytest.raises(ValueError, match="unknown census version"):
-        cz.census.__wrapped__ if False else cz.compute_census(None, cz.CensusConfig(), "9")
+        cz.compute_census(None, cz.CensusConfig(), "9")
+
+
+def test_each_census_version_has_keys_of_its_own(tmp_path):
+    """Version 3 is keyed "3" ("3-leak" for a leaky network), beside version 2's keys, and an
+    unknown version is refused before anything is computed."""
+    import torch
+
+    from lib.core.network import RNN, NetworkConfig
+    from lib.store.runs import Store, _KeyFound, _KeyRecorder
+    from lib.train.spec import RunSpec
+    from lib.train.supervised import SLConfig
+    from lib.train.training import TrainResult
+
+    keys = {}
+    for alpha in (1.0, 0.5):
+        spec = RunSpec("sl", 0, network=NetworkConfig(hidden=8, alpha=alpha), trainer=SLConfig())
+        net = RNN(spec.network, generator=torch.Generator().manual_seed(0))
+        st = Store(tmp_path)
+        st.save(spec, TrainResult(net, False, 0.9, None, None, 0, 0, 0.0, 0.5, []))
+        for v in cz.VERSIONS:
+            try:
+                cz.census(st.load(spec), store=_KeyRecorder(tmp_path), version=v)
+            except _KeyFound as k:
+                keys[alpha, v] = k.params["version"]
+        with pytest.raises(ValueError, match="unknown census version"):
+            cz.census(st.load(spec), store=_KeyRecorder(tmp_path), version="9")
+    assert keys == {(1.0, "2"): "2", (0.5, "2"): "2-leak", (1.0, "3"): "3", (0.5, "3"): "3-leak"}
+
+
+def test_compare_censuses_and_split_verdicts_known_answers():
+    """Two 2-point grids: one point changes from QP to unclassified; at that point version 2
+    had one invariant circle (rotation number 0.1) as QP from one state, unclassified from
+    another."""
+    grid = pd.DataFrame(
+        {
+            "context": [1, 1],
+            "c1": [0.0, 5.0],
+            "c2": [0.0, 0.0],
+            "n_attractors": [2, 1],
+            "kinds": ["quasi_periodic+unclassified", "fixed_point"],
+            "has_qp": [True, False],
+            "n_fixed": [0, 1],
+        }
+    )
+    new = grid.assign(kinds=["unclassified", "fixed_point"], has_qp=[False, False], n_attractors=1)
+    r = cz.compare_censuses(grid, new.iloc[::-1])  # row order does not matter
+    assert r["agree_category"] == 0.5 and r["agree_has_qp"] == 0.5 and r["n_fixed_equal"] == 1
+    assert (r["qp_fraction_old"], r["qp_fraction_new"]) == (0.5, 0.0)
+    assert r["frac_quasi-periodic_old"] == 0.5 and r["frac_unclassified_new"] == 0.5
+    att = pd.DataFrame(
+        {
+            "context": [1, 1, 1],
+            "c1": [0.0, 0.0, 5.0],
+            "c2": [0.0, 0.0, 0.0],
+            "kind": ["quasi_periodic", "unclassified", "fixed_point"],
+            "rotation_number": [0.1, 0.1004, np.nan],
+        }
+    )
+    assert cz.split_verdicts(att) == 0.5
+    assert cz.split_verdicts(att.assign(rotation_number=[0.1, 0.2, np.nan])) == 0.0
+    with pytest.raises(ValueError, match="different grids"):
+        cz.compare_censuses(grid, new.iloc[:1])
