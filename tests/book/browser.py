@@ -130,8 +130,10 @@ class PageReport:
 #: tallest chapter 2 (five figures) before its figures were made 10 % shorter. 6,200 px is
 #: "about 6,000" with room for font rendering to differ by a few lines between machines.
 MAX_PAGE_HEIGHT_PX = 6200
-#: Pages allowed above it (none now; a page that needs more must say why here).
-PAGE_HEIGHT_LIMITS: dict[str, int] = {}
+#: Pages allowed above it (a page that needs more must say why here). 8b holds three census
+#: comparisons (linear stability, the 10x horizon, census versions 2 and 3, each a figure and
+#: its verdict) beside the claims x variants grid that they feed; measured 6,493 px.
+PAGE_HEIGHT_LIMITS: dict[str, int] = {"notebooks/08b_census_choices.html": 6700}
 
 
 def height_limit(page: str) -> int:
