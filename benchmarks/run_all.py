@@ -1,6 +1,6 @@
 """Speed figures of the companion, printed as numbers and ratios (never asserted).
 
-Foundation (250 units, 2 torch threads by default):
+Foundation (250 units, 1 torch thread by default, the store's default; end to end also on 2):
 
 1. PPO environment steps per second of :func:`lib.train.ppo.train_ppo`: *rollout only* (batched
    :class:`lib.core.task.CtxDMEnv` step + :class:`lib.core.network.RNN` policy step, no update) and
@@ -65,6 +65,7 @@ from lib.core.task import (  # noqa: E402
     TrialStreamer,
     sample_trials,
 )
+from lib.store.environment import torch_threads  # noqa: E402
 from lib.train.ppo import PPOConfig, train_ppo  # noqa: E402
 from lib.train.supervised import SLConfig, train_supervised  # noqa: E402
 
@@ -173,6 +174,49 @@ def training_rate(hidden: int, max_trials: int, seed: int = 100) -> dict[str, An
         "wall_s": r.wall_seconds,
         "steps_per_s": r.steps_seen / r.wall_seconds,
         "s_per_update": r.wall_seconds / max(updates, 1),
+    }
+
+
+def gemm_rate(rows: int, hidden: int, repeats: int = 200) -> float:
+    """Measured FLOP/s of ``[rows, hidden] @ [hidden, hidden]`` in float32 (the recurrence's
+    shape), on the current torch threads; median of 5 timings of ``repeats`` products."""
+    a, w = torch.randn(rows, hidden), torch.randn(hidden, hidden)
+    for _ in range(10):
+        a @ w
+    rates = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            a @ w
+        rates.append(2 * rows * hidden * hidden * repeats / (time.perf_counter() - t0))
+    return statistics.median(rates)
+
+
+def ppo_roofline(hidden: int, s_per_update: float) -> dict[str, Any]:
+    """PPO's update cycle against the matmul FLOP/s of its own shapes.
+
+    One cycle's recurrent products: the rollout (``n_steps`` GEMMs of ``n_envs`` rows) and,
+    per epoch and minibatch, the replay's forward and its backward (two products per step:
+    the state's gradient and the weights'), of ``n_envs / n_minibatches`` rows. Their time at
+    the measured FLOP/s of those shapes is the floor; ``fraction`` = floor / measured
+    ``s_per_update``. The heads, the input drive and the environment are left out of the
+    floor (a few % of the FLOPs), so the fraction is an upper bound on what the recurrence
+    alone could reach.
+    """
+    c = PPOConfig()
+    mb = c.n_envs // c.n_minibatches
+    r_roll, r_mb = gemm_rate(c.n_envs, hidden), gemm_rate(mb, hidden)
+    per_step = 2 * hidden * hidden
+    roll = c.n_steps * c.n_envs * per_step
+    upd = c.n_epochs * c.n_envs * c.n_steps * 3 * per_step
+    floor = roll / r_roll + upd / r_mb
+    return {
+        "gflop_per_update": (roll + upd) / 1e9,
+        "gemm_gflops_rollout": r_roll / 1e9,
+        "gemm_gflops_minibatch": r_mb / 1e9,
+        "floor_s_per_update": floor,
+        "s_per_update": s_per_update,
+        "fraction": floor / s_per_update,
     }
 
 
@@ -354,7 +398,17 @@ def foundation(a: argparse.Namespace) -> dict[str, Any]:
     print("  [1/3] env steps per second ...", flush=True)
     n_envs = PPOConfig().n_envs
     res["rollout"] = rollout_rate(hidden, n_envs, 100 if a.quick else 1000)
-    res["training"] = training_rate(hidden, 2_000 if a.quick else 20_000)
+    budget_e2e = 2_000 if a.quick else 20_000
+    res["training_by_threads"] = {}
+    for th in (1, 2):  # side by side: the same budget and seed on 1 and on 2 threads
+        with torch_threads(th):
+            t = training_rate(hidden, budget_e2e)
+            t["roofline"] = ppo_roofline(hidden, t["s_per_update"])
+        res["training_by_threads"][str(th)] = t
+    with torch_threads(a.threads):
+        res["training"] = res["training_by_threads"].get(str(a.threads)) or training_rate(
+            hidden, budget_e2e
+        )
     res["sl_batches"] = batch_rate(SLConfig().batch, SLConfig().window)
 
     print(f"  [2/3] time to criterion, seeds {seeds} ...", flush=True)
@@ -381,6 +435,14 @@ def foundation(a: argparse.Namespace) -> dict[str, Any]:
                 sb3[preset] = run_sb3(
                     preset, steps, hidden, a.sb3_envs, a.threads, 20 if a.quick else 200
                 )
+            # SB3 matched on 1 and 2 threads too: each side is compared at its fastest setting
+            steps = 2048 if a.quick else a.sb3_steps
+            sb3["matched_by_threads"] = {
+                str(th): sb3["matched"]
+                if th == a.threads
+                else run_sb3("matched", steps, hidden, a.sb3_envs, th, 20 if a.quick else 200)
+                for th in (1, 2)
+            }
         except Exception as e:  # noqa: BLE001 - the comparison must not hide our own figures
             sb3["error"] = f"{type(e).__name__}: {e}"
             print(f"    SB3 comparison FAILED: {sb3['error']}", flush=True)
@@ -405,6 +467,17 @@ def foundation(a: argparse.Namespace) -> dict[str, Any]:
             f"env steps/s ({tr['env_steps']:,} steps, {tr['updates']} updates, "
             f"{tr['wall_s']:.1f} s; "
             f"{tr['s_per_update']:.2f} s/update)",
+        ),
+        *(
+            (
+                f"  end to end on {th} thread{'s' if th != '1' else ''}",
+                f"{t['steps_per_s']:,.0f}",
+                f"env steps/s; {t['roofline']['fraction']:.0%} of the matmul roofline "
+                f"({t['roofline']['gflop_per_update']:.1f} GFLOP/update at "
+                f"{t['roofline']['gemm_gflops_minibatch']:.0f} GFLOP/s (64 rows), "
+                f"{t['roofline']['gemm_gflops_rollout']:.0f} GFLOP/s (256 rows))",
+            )
+            for th, t in res["training_by_threads"].items()
         ),
         (
             "SL batches, reset",
@@ -485,6 +558,16 @@ def foundation(a: argparse.Namespace) -> dict[str, Any]:
         res["ratios"][f"rollout_vs_sb3_{preset}"] = (
             ro["rollout_steps_per_s"] / s["rollout_steps_per_s"]
         )
+    if sb3.get("matched_by_threads"):
+        ours = max(t["steps_per_s"] for t in res["training_by_threads"].values())
+        theirs = max(t["steps_per_s"] for t in sb3["matched_by_threads"].values())
+        per = ", ".join(
+            f"{th} thread(s): ours {res['training_by_threads'][th]['steps_per_s']:,.0f}, "
+            f"SB3 {t['steps_per_s']:,.0f}"
+            for th, t in sb3["matched_by_threads"].items()
+        )
+        rows.append(("  ours / SB3 matched, each at its fastest", f"{ours / theirs:.1f}x", per))
+        res["ratios"]["training_vs_sb3_matched_best"] = ours / theirs
     if sb3.get("matched"):
         v = sb3["matched"]["versions"]
         rows.append(
@@ -775,7 +858,9 @@ def main() -> None:
     )
     ap.add_argument("--skip-sb3", action="store_true", help="leave out the NeuroGym/SB3 part")
     ap.add_argument("--seeds", type=int, default=3, help="seeds 100, 101, ... (default 3)")
-    ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    ap.add_argument(
+        "--threads", type=int, default=1, help="torch threads (default 1, the store's default)"
+    )
     ap.add_argument("--sb3-steps", type=int, default=40_960, help="SB3 env steps timed")
     ap.add_argument("--sb3-envs", type=int, default=16, help="SB3 DummyVecEnv size")
     ap.add_argument("--only", choices=["foundation", "dynamics", "analyses", "book"], default=None)

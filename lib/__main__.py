@@ -26,6 +26,7 @@ import torch
 from lib.core.network import NetworkConfig
 from lib.core.task import SEMANTICS, TRIAL_REGIMES, TaskConfig
 from lib.pipelines.profiles import LONG_HORIZON_CENSUS, VARIANTS, variant_of
+from lib.store.environment import THREADS_ENV, compute_threads
 from lib.store.runs import Store, StoredRun, StoreError
 from lib.train.spec import ALGORITHMS, RunSpec, spec_from_options
 from lib.train.training import MAX_SEED, TrainingDivergedError
@@ -109,7 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--criterion-fraction", type=float, default=None, help="fraction of the ideal observer"
     )
     t.add_argument("--store", default=None, help="store root (default: data/ or $CTXDM_DATA)")
-    t.add_argument("--threads", type=_positive_int, default=None, help="torch threads")
+    t.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        help=f"torch threads (default ${THREADS_ENV} or 1, the fastest here; same result)",
+    )
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--checkpoints", action="store_true", help="keep checkpoints along training")
     cs = sub.add_parser("census", help="compute (or reuse) the attractor census of stored runs")
@@ -200,6 +206,10 @@ def _error(msg: object, code: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
+    try:
+        compute_threads()  # a bad $CTXDM_THREADS is refused before any compute
+    except ValueError as e:
+        return _error(e, 2)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("distributed", "tornado", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -438,7 +448,7 @@ def _cmd_sculpt(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     if args.threads:
-        torch.set_num_threads(args.threads)
+        os.environ[THREADS_ENV] = str(args.threads)  # the store trains with these threads
     try:
         spec = train_spec(args)
     except (ValueError, TypeError) as e:

@@ -54,6 +54,7 @@ __all__ = [
     "classify_orbits",
     "lyapunov_spectrum_qr",
     "leak_version",
+    "label_recorded_orbit",
     "leaky_spectra",
     "relu_fixed_points",
     "relu_map",
@@ -538,6 +539,53 @@ def _record(
     return _Recording(-np.sort(-acc / T, axis=1), ring[:, order], obs, pts, alive, maxn)
 
 
+def label_recorded_orbit(
+    lam: Array, obs: Array, points: Array, max_norm: float, cfg: OrbitConfig
+) -> OrbitRecord:
+    r"""The verdict on an orbit followed to the end of its record that neither diverged nor
+    closed a cycle (the one rule of census versions 2 and 3).
+
+    Chaotic if :math:`\lambda_1 >` ``lyap_tol``; quasi-periodic if
+    :math:`|\lambda_1| \le` ``lyap_tol``, :math:`\lambda_2 < -`\ ``lyap_tol`` (when two
+    exponents are measured), the weighted Birkhoff averages of the observables ``obs (T, m)``
+    and the rotation number converge to ``birkhoff_digits`` digits and the rotation number is
+    not rational with denominator ≤ ``max_period``; unclassified otherwise.
+
+    Parameters
+    ----------
+    lam : array ``(k,)``
+        Leading Lyapunov exponents, descending.
+    obs : array ``(T, m)``
+        Observables along the record (random projections of the state).
+    points : array
+        States kept along the record (stored with the verdict).
+    max_norm : float
+        Largest max-norm of the state along the record.
+    cfg : OrbitConfig
+    """
+    rho, rho_digits = rotation_number(obs)
+    digits = float(min(birkhoff_digits(obs.T).min(), rho_digits))
+    if lam[0] > cfg.lyap_tol:
+        kind = "chaotic"
+    elif (
+        abs(lam[0]) <= cfg.lyap_tol
+        and (len(lam) < 2 or lam[1] < -cfg.lyap_tol)
+        and digits >= cfg.birkhoff_digits
+        and not _is_rational(rho, cfg.max_period, cfg.rational_tol)
+    ):
+        kind = "quasi_periodic"
+    else:
+        kind = "unclassified"
+    return OrbitRecord(
+        kind,
+        np.array(lam, dtype=float, copy=True),
+        rotation_number=rho,
+        birkhoff_digits=digits,
+        points=points,
+        max_norm=max_norm,
+    )
+
+
 def _label_recorded(
     rec: _Recording,
     x: Array,
@@ -570,27 +618,8 @@ def _label_recorded(
                 max_norm=float(rec.maxn[j]),
             )
             continue
-        lam = rec.lyap[j]
-        rho, rho_digits = rotation_number(rec.obs[j])
-        digits = float(min(birkhoff_digits(rec.obs[j].T).min(), rho_digits))
-        if lam[0] > cfg.lyap_tol:
-            kind = "chaotic"
-        elif (
-            abs(lam[0]) <= cfg.lyap_tol
-            and (k < 2 or lam[1] < -cfg.lyap_tol)
-            and digits >= cfg.birkhoff_digits
-            and not _is_rational(rho, cfg.max_period, cfg.rational_tol)
-        ):
-            kind = "quasi_periodic"
-        else:
-            kind = "unclassified"
-        records[i] = OrbitRecord(
-            kind,
-            lam.copy(),
-            rotation_number=rho,
-            birkhoff_digits=digits,
-            points=rec.pts[j].copy(),
-            max_norm=float(rec.maxn[j]),
+        records[i] = label_recorded_orbit(
+            rec.lyap[j], rec.obs[j], rec.pts[j].copy(), float(rec.maxn[j]), cfg
         )
     return fixed
 

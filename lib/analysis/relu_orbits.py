@@ -49,11 +49,9 @@ from lib.analysis.dynamics import (
     OrbitConfig,
     OrbitRecord,
     _exponents_from_eigs,
-    _is_rational,
-    birkhoff_digits,
+    label_recorded_orbit,
     leaky_spectra,
     relu_eigvals,
-    rotation_number,
 )
 
 __all__ = [
@@ -524,28 +522,8 @@ class _Classifier:
                 continue
             if per[j] and self._cycle(row, ring[j, self.L - per[j] :].double().numpy(), maxn[j]):
                 continue
-            o = obs[j].double().numpy()
-            lam = lyap[j]
-            rho, rho_digits = rotation_number(o)
-            digits = float(min(birkhoff_digits(o.T).min(), rho_digits))
-            if lam[0] > cfg.lyap_tol:
-                kind = "chaotic"
-            elif (
-                abs(lam[0]) <= cfg.lyap_tol
-                and (k < 2 or lam[1] < -cfg.lyap_tol)
-                and digits >= cfg.birkhoff_digits
-                and not _is_rational(rho, cfg.max_period, cfg.rational_tol)
-            ):
-                kind = "quasi_periodic"
-            else:
-                kind = "unclassified"
-            self.records[row] = OrbitRecord(
-                kind,
-                lam.copy(),
-                rotation_number=rho,
-                birkhoff_digits=digits,
-                points=pts[j].double().numpy(),
-                max_norm=float(maxn[j]),
+            self.records[row] = label_recorded_orbit(
+                lyap[j], obs[j].double().numpy(), pts[j].double().numpy(), float(maxn[j]), cfg
             )
 
     def result(self) -> list[OrbitRecord]:

@@ -62,7 +62,7 @@ except ImportError:  # pragma: no cover - Windows
 import torch
 
 from lib.core.network import RNN, export_weights
-from lib.store.environment import environment_info
+from lib.store.environment import environment_info, torch_threads
 from lib.train.spec import RunSpec, spec_from_options
 from lib.train.training import TrainingDivergedError, TrainResult
 
@@ -715,8 +715,11 @@ class Store:
         self.check_writable()
         teacher = self.load_id(spec.teacher).network() if spec.teacher else None
         log.info("training %s seed %d -> %s", spec.algorithm, spec.seed, self.path(spec))
-        result = spec.train(progress=progress, keep_checkpoints=keep_checkpoints, teacher=teacher)
-        self.save(spec, result)
+        with torch_threads():  # bit-identical on any thread count, fastest on one
+            result = spec.train(
+                progress=progress, keep_checkpoints=keep_checkpoints, teacher=teacher
+            )
+            self.save(spec, result)
         return self.load(spec)
 
     # ---- cached analyses ---------------------------------------------------------------
@@ -818,9 +821,11 @@ class Store:
             )
         self.check_writable(("analyses",))  # before the compute, not after it
         d.parent.mkdir(parents=True, exist_ok=True)
-        t0 = time.perf_counter()
-        tables = fn()
-        wall = time.perf_counter() - t0
+        with torch_threads():  # the same tables on any thread count, fastest on one
+            t0 = time.perf_counter()
+            tables = fn()
+            wall = time.perf_counter() - t0
+            provenance = environment_info()
         meta = {
             "run_id": run.path.name,
             "checkpoint": run.checkpoint,
@@ -828,7 +833,7 @@ class Store:
             "params": params,
             "wall_seconds": wall,
             "weights_sha256": run.weights_sha256,
-            "provenance": environment_info(),
+            "provenance": provenance,
         }
         with _temporary_dir(d) as tmp:
             for k, df in tables.items():
