@@ -13,6 +13,7 @@ Every chapter notebook has the same ``parameters`` cell conventions:
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -234,7 +235,9 @@ def learning_curves(
             vals.append(v)
         V = np.array(vals)
         n = np.sum(~np.isnan(V), 0)
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            # one network at a grid point: its sd is NaN (no band there), not a warning
+            warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nanmean(np.where(n > 0, V, 0), 0)
             sd = (
                 np.nanstd(np.where(n > 0, V, 0), 0, ddof=1)
