@@ -95,8 +95,8 @@ def compute_threads() -> int:
 
     One thread is the default because it is the fastest measured setting for this project's
     shapes (250 units; minibatches of 64 sequences, grids of a few thousand orbits) on the
-    2-core machine: PPO end to end 1.2× faster than on two threads, SL 1.1–1.4×, the orbit
-    census 1.2× (``benchmarks/README.md``), and the results are the same bit for bit
+    2-core machine: PPO end to end 1.2–1.45× faster than on two threads, SL 1.1–1.4×, the
+    orbit census 1.1–1.2× (``benchmarks/README.md``), and the results are the same bit for bit
     (``tests/store/test_threads.py``). It also leaves the second core to a second process
     (``make book`` executes two chapters at a time).
 
